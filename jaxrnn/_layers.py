@@ -1,0 +1,221 @@
+"""Framework-neutral pieces shared by ``jaxrnn.linen`` and ``jaxrnn.nnx``: parameter
+shapes and initialisation of the fused layout, argument resolution for ``RNN``, the
+masked step used for non-jaxrnn cells, and the bidirectional merge. No gate math lives
+here (that is in ``jaxrnn.kernels``) and nothing here owns parameters.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+from flax.linen.recurrent import flip_sequences
+
+from jaxrnn import kernels
+from jaxrnn.kernels import _api
+from jaxrnn.kernels.gru import GRU
+from jaxrnn.kernels.lstm import LSTM
+from jaxrnn.kernels.simple import Simple
+
+Array = jax.Array
+Initializer = Callable[..., Array]
+
+
+# --- the three cells, described once for both Flax APIs ---------------------------------
+
+
+class CellSpec:
+    """What a Flax layer needs to know about one kernel cell."""
+
+    def __init__(self, kernel_cell, sequence_fn, step_fn):
+        self.kernel_cell = kernel_cell
+        self.sequence_fn = sequence_fn
+        self.step_fn = step_fn
+        self.params_type = kernel_cell.params_type
+        self.num_gates = kernel_cell.num_gates
+        self.carry_names = kernel_cell.carry_names
+
+
+def lstm_spec() -> CellSpec:
+    return CellSpec(LSTM(), kernels.lstm, kernels.lstm_step)
+
+
+def gru_spec(reset_after: bool) -> CellSpec:
+    return CellSpec(
+        GRU(reset_after),
+        functools.partial(kernels.gru, reset_after=reset_after),
+        functools.partial(kernels.gru_step, reset_after=reset_after),
+    )
+
+
+def simple_spec(activation: str) -> CellSpec:
+    return CellSpec(
+        Simple(activation),
+        functools.partial(kernels.simple_rnn, activation=activation),
+        functools.partial(kernels.simple_step, activation=activation),
+    )
+
+
+def blockwise(init: Initializer, num_blocks: int) -> Initializer:
+    """Applies ``init`` to each ``[h, h]`` gate block of a ``[h, G*h]`` kernel.
+
+    Flax's per-gate cells draw each gate's recurrent matrix separately (orthogonal per
+    gate); a single orthogonal ``[h, 4h]`` draw would have a different distribution.
+    """
+
+    def blocks(key, shape, dtype=jnp.float32):
+        rows, cols = shape
+        keys = jax.random.split(key, num_blocks)
+        width = cols // num_blocks
+        return jnp.concatenate([init(k, (rows, width), dtype) for k in keys], axis=-1)
+
+    return blocks
+
+
+def param_shapes(spec: CellSpec, in_features: int, hidden: int) -> dict[str, tuple]:
+    g = spec.num_gates
+    shapes = {
+        'input_kernel': (in_features, g * hidden),
+        'recurrent_kernel': (hidden, g * hidden),
+        'bias': (g * hidden,),
+        'recurrent_bias': (hidden,),
+    }
+    return {name: shapes[name] for name in spec.params_type._fields}
+
+
+def param_inits(
+    spec: CellSpec,
+    kernel_init: Initializer,
+    recurrent_kernel_init: Initializer,
+    bias_init: Initializer,
+    forget_bias: float = 0.0,
+) -> dict[str, Initializer]:
+    """Initializers for each field of the cell's params NamedTuple."""
+
+    def bias(key, shape, dtype=jnp.float32):
+        b = bias_init(key, shape, dtype)
+        if forget_bias:  # LSTM only: block 1 of (i, f, g, o)
+            hidden = shape[0] // 4
+            b = b.at[hidden : 2 * hidden].add(jnp.asarray(forget_bias, dtype))
+        return b
+
+    inits = {
+        'input_kernel': kernel_init,
+        'recurrent_kernel': blockwise(recurrent_kernel_init, spec.num_gates),
+        'bias': bias,
+        'recurrent_bias': bias_init,
+    }
+    return {name: inits[name] for name in spec.params_type._fields}
+
+
+def carry_dtype(param_dtype) -> Any:
+    """Carries are kept in ``promote(param_dtype, float32)``."""
+    return jnp.promote_types(param_dtype, jnp.float32)
+
+
+def init_carry(spec: CellSpec, carry_init: Initializer, key, input_shape, hidden, dtype):
+    """``carry_init`` applied to each carry part of shape ``[*batch, hidden]``."""
+    shape = tuple(input_shape[:-1]) + (hidden,)
+    keys = jax.random.split(key, len(spec.carry_names)) if key is not None else None
+    parts = tuple(
+        carry_init(keys[k] if keys is not None else None, shape, dtype)
+        for k in range(len(spec.carry_names))
+    )
+    return parts if len(parts) > 1 else parts[0]
+
+
+def keep_carry_dtype(new_carry, old_carry):
+    """Casts a step's carry back to the incoming carry's dtype (scan needs a fixed type)."""
+    return jax.tree.map(lambda n, o: n.astype(jnp.asarray(o).dtype), new_carry, old_carry)
+
+
+def in_features_of(inputs) -> int:
+    """The feature size of a step's inputs, or a ValueError for a rank-0 input."""
+    if jnp.ndim(inputs) < 1:
+        raise ValueError(
+            f'inputs must have rank >= 1 ([*batch, features]), got shape {jnp.shape(inputs)}.'
+        )
+    return jnp.shape(inputs)[-1]
+
+
+# --- RNN: argument resolution, the generic masked scan, output order -----------------------
+
+
+def layout(inputs, num_feature_axes: int, time_major: bool):
+    """Returns ``(time_axis, batch_dims)`` as Flax's ``nn.RNN`` infers them."""
+    ndim = jnp.ndim(inputs)
+    if ndim < num_feature_axes + 1:
+        raise ValueError(
+            f'inputs must have rank >= {num_feature_axes + 1} '
+            f'([*batch, time, features]), got shape {jnp.shape(inputs)}.'
+        )
+    time_axis = 0 if time_major else ndim - (num_feature_axes + 1)
+    batch_dims = (
+        jnp.shape(inputs)[1:-num_feature_axes] if time_major else jnp.shape(inputs)[:time_axis]
+    )
+    return time_axis, tuple(batch_dims)
+
+
+def carry_input_shape(inputs, time_axis: int) -> tuple[int, ...]:
+    shape = jnp.shape(inputs)
+    return shape[:time_axis] + shape[time_axis + 1 :]
+
+
+def check_lengths(seq_lengths, batch_dims, num_steps):
+    if seq_lengths is not None:
+        _api.check_seq_lengths(seq_lengths, batch_dims, num_steps)
+
+
+def flip(outputs, seq_lengths, batch_dims, time_major):
+    """Reverses each sequence within its length, padding kept at the end (Flax)."""
+    return jax.tree.map(
+        lambda y: flip_sequences(y, seq_lengths, len(batch_dims), time_major), outputs
+    )
+
+
+def valid_mask(seq_lengths, num_steps: int, time_major: bool):
+    """``[t, *batch]`` (time-major) or ``[*batch, t]`` boolean mask of valid steps."""
+    if seq_lengths is None:
+        return None
+    lengths = jnp.asarray(seq_lengths)
+    if time_major:
+        steps = jnp.arange(num_steps).reshape((num_steps,) + (1,) * lengths.ndim)
+        return steps < lengths[None]
+    steps = jnp.arange(num_steps).reshape((1,) * lengths.ndim + (num_steps,))
+    return steps < lengths[..., None]
+
+
+def masked_step(cell_fn: Callable, carry, x, valid):
+    """Runs ``cell_fn(carry, x)``; where ``valid [*batch]`` is false, the carry is held
+    and the output is zero. This gives any cell the semantics of the fused kernel."""
+    new_carry, y = cell_fn(carry, x)
+    new_carry = keep_carry_dtype(new_carry, carry)
+    if valid is None:
+        return new_carry, y
+
+    def pick(new, old):
+        m = valid.reshape(valid.shape + (1,) * (new.ndim - valid.ndim))
+        return jnp.where(m, new, old)
+
+    new_carry = jax.tree.map(pick, new_carry, carry)
+    y = jax.tree.map(lambda v: pick(v, jnp.zeros_like(v)), y)
+    return new_carry, y
+
+
+def finish(carry, outputs, *, reverse, keep_order, seq_lengths, batch_dims, time_major,
+           return_carry, aligned):
+    """Puts reversed outputs in Flax's order and packs the return value.
+
+    ``aligned`` says whether ``outputs[t]`` belongs to ``inputs[t]`` (the fused kernel)
+    or to the t-th processed step (the generic scan over flipped inputs).
+    """
+    if reverse and keep_order != aligned:
+        outputs = flip(outputs, seq_lengths, batch_dims, time_major)
+    return (carry, outputs) if return_carry else outputs
+
+
+def concatenate(a: Array, b: Array) -> Array:
+    """The default merge of ``Bidirectional``: concatenate along features."""
+    return jnp.concatenate([a, b], axis=-1)

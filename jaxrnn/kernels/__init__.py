@@ -1,0 +1,20 @@
+"""Pure fused-gate recurrent kernels: no Flax, no state, no RNG.
+
+Public API::
+
+  lstm(params, xs, carry=None, *, seq_lengths, reverse, time_major, unroll, dtype,
+       precision) -> ((c, h), ys)
+  gru(params, xs, carry=None, *, ..., reset_after=True) -> (h, ys)
+  simple_rnn(params, xs, carry=None, *, ..., activation='tanh') -> (h, ys)
+  lstm_step / gru_step / simple_step(params, carry, x) -> (carry, y)
+"""
+
+from jaxrnn.kernels._types import GRUParams as GRUParams
+from jaxrnn.kernels._types import LSTMParams as LSTMParams
+from jaxrnn.kernels._types import SimpleParams as SimpleParams
+from jaxrnn.kernels.gru import gru as gru
+from jaxrnn.kernels.gru import gru_step as gru_step
+from jaxrnn.kernels.lstm import lstm as lstm
+from jaxrnn.kernels.lstm import lstm_step as lstm_step
+from jaxrnn.kernels.simple import simple_rnn as simple_rnn
+from jaxrnn.kernels.simple import simple_step as simple_step

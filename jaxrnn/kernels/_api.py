@@ -1,0 +1,239 @@
+"""Argument checking and batch-axis handling in front of the jitted driver.
+
+Every check here runs in Python before JAX traces anything, so a user sees a
+ValueError or TypeError that names the argument, the expected and the given shape or
+dtype, rather than an XLA shape error (or, worse, a silently broadcast answer).
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxrnn.kernels import _math
+from jaxrnn.kernels import _scan
+
+Array = jax.Array
+
+
+def _is_float(dtype) -> bool:
+    return jnp.issubdtype(dtype, jnp.floating)
+
+
+def _shape_dtype(x, name: str):
+    """Shape and dtype of an array-like, or a TypeError naming ``name``."""
+    if not hasattr(x, 'shape') or not hasattr(x, 'dtype'):
+        try:
+            x = np.asarray(x)
+        except Exception as e:  # noqa: BLE001 - re-raised with the argument's name
+            raise TypeError(f'{name} must be an array, got {type(x).__name__}.') from e
+    return tuple(x.shape), np.dtype(x.dtype)
+
+
+def check_params(cell, params) -> tuple[int, int]:
+    """Checks a params NamedTuple against its cell; returns ``(in_features, hidden)``."""
+    cls = cell.params_type
+    if not isinstance(params, tuple) or getattr(params, '_fields', None) != cls._fields:
+        raise TypeError(
+            f'params must be a jaxrnn.kernels.{cls.__name__} with fields {cls._fields}, '
+            f'got {type(params).__name__}.'
+        )
+    shapes = {}
+    for field, value in zip(cls._fields, params):
+        shape, dtype = _shape_dtype(value, f'params.{field}')
+        if not _is_float(dtype):
+            raise TypeError(f'params.{field} must have a floating dtype, got {dtype}.')
+        shapes[field] = shape
+    g = cell.num_gates
+    w_hh = shapes['recurrent_kernel']
+    if len(w_hh) != 2 or w_hh[1] != g * w_hh[0]:
+        raise ValueError(
+            f'params.recurrent_kernel must have shape [hidden, {g} * hidden], '
+            f'got {w_hh}.'
+        )
+    hidden = w_hh[0]
+    w_ih = shapes['input_kernel']
+    if len(w_ih) != 2 or w_ih[1] != g * hidden:
+        raise ValueError(
+            f'params.input_kernel must have shape [in_features, {g * hidden}] '
+            f'(hidden={hidden} from recurrent_kernel), got {w_ih}.'
+        )
+    expected = {'bias': (g * hidden,), 'recurrent_bias': (hidden,)}
+    for field, want in expected.items():
+        if field in shapes and shapes[field] != want:
+            raise ValueError(
+                f'params.{field} must have shape {want}, got {shapes[field]}.'
+            )
+    return w_ih[0], hidden
+
+
+def _check_dtype_arg(dtype):
+    if dtype is not None and not _is_float(jnp.dtype(dtype)):
+        raise TypeError(f'dtype must be a floating dtype, got {jnp.dtype(dtype)}.')
+
+
+def check_carry(cell, carry, batch_shape, hidden, name='carry') -> tuple:
+    """Returns the carry as the cell's internal state tuple, checked."""
+    names = cell.carry_names
+    want = batch_shape + (hidden,)
+    if len(names) == 1:
+        parts = (carry,)
+        if isinstance(carry, (tuple, list)):
+            raise TypeError(
+                f'{name} must be a single array h of shape {want}, got a '
+                f'{type(carry).__name__} of {len(carry)} elements.'
+            )
+    else:
+        if not isinstance(carry, (tuple, list)) or len(carry) != len(names):
+            raise TypeError(
+                f'{name} must be a tuple ({", ".join(names)}), each of shape {want}, '
+                f'got {type(carry).__name__}.'
+            )
+        parts = tuple(carry)
+    for part_name, part in zip(names, parts):
+        shape, dtype = _shape_dtype(part, f'{name} {part_name}')
+        if shape != want:
+            raise ValueError(
+                f'{name} {part_name} must have shape {want} ([*batch, hidden]), got {shape}.'
+            )
+        if not _is_float(dtype):
+            raise TypeError(
+                f'{name} {part_name} must have a floating dtype, got {dtype}.'
+            )
+    return tuple(jnp.asarray(p) for p in parts)
+
+
+def check_seq_lengths(seq_lengths, batch_shape, num_steps):
+    shape, dtype = _shape_dtype(seq_lengths, 'seq_lengths')
+    if shape != batch_shape:
+        raise ValueError(
+            f'seq_lengths must have shape {batch_shape} (the batch shape of xs), '
+            f'got {shape}.'
+        )
+    if not jnp.issubdtype(dtype, jnp.integer):
+        raise TypeError(f'seq_lengths must have an integer dtype, got {dtype}.')
+    try:
+        values = np.asarray(seq_lengths)
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        return  # traced: values cannot be checked here (out-of-range values clamp)
+    if values.size and (values.min() < 0 or values.max() > num_steps):
+        raise ValueError(
+            f'seq_lengths values must lie in [0, {num_steps}] (the time axis of xs), '
+            f'got min {values.min()} and max {values.max()}.'
+        )
+
+
+def _check_unroll(unroll):
+    if isinstance(unroll, bool) or not isinstance(unroll, int) or unroll < 1:
+        raise ValueError(f'unroll must be a positive int, got {unroll!r}.')
+
+
+def run_sequence(
+    cell,
+    params,
+    xs,
+    carry,
+    *,
+    seq_lengths,
+    reverse,
+    time_major,
+    unroll,
+    dtype,
+    precision,
+):
+    """Checks the arguments, flattens batch axes, runs the jitted driver."""
+    in_features, hidden = check_params(cell, params)
+    _check_dtype_arg(dtype)
+    _check_unroll(unroll)
+    shape, x_dtype = _shape_dtype(xs, 'xs')
+    layout = '[t, *batch, features]' if time_major else '[*batch, t, features]'
+    if len(shape) < 2:
+        raise ValueError(f'xs must have rank >= 2 ({layout}), got shape {shape}.')
+    if not _is_float(x_dtype):
+        raise TypeError(f'xs must have a floating dtype, got {x_dtype}.')
+    if shape[-1] != in_features:
+        raise ValueError(
+            f'xs has {shape[-1]} features (last axis of shape {shape}) but '
+            f'params.input_kernel expects {in_features}.'
+        )
+    if time_major:
+        num_steps, batch_shape = shape[0], shape[1:-1]
+    else:
+        num_steps, batch_shape = shape[-2], shape[:-2]
+    batch = math.prod(batch_shape)
+    if carry is None:
+        state = tuple(
+            jnp.zeros(batch_shape + (hidden,), jnp.float32) for _ in cell.carry_names
+        )
+    else:
+        state = check_carry(cell, carry, batch_shape, hidden)
+    lengths = None
+    if seq_lengths is not None:
+        check_seq_lengths(seq_lengths, batch_shape, num_steps)
+        lengths = jnp.reshape(jnp.asarray(seq_lengths), (batch,))
+    xs = jnp.asarray(xs)
+    xs = xs.reshape(
+        (num_steps, batch, in_features)
+        if time_major
+        else (batch, num_steps, in_features)
+    )
+    state = tuple(s.reshape(batch, hidden) for s in state)
+    cdt, _ = _math.dtypes([xs, *params], dtype)
+    final, ys = _scan.sequence(
+        cell,
+        params,
+        xs,
+        state,
+        lengths,
+        reverse=bool(reverse),
+        time_major=bool(time_major),
+        unroll=unroll,
+        cdt=cdt,
+        precision=precision,
+    )
+    final = tuple(s.reshape(batch_shape + (hidden,)) for s in final)
+    ys = ys.reshape(
+        (num_steps,) + batch_shape + (hidden,)
+        if time_major
+        else batch_shape + (num_steps, hidden)
+    )
+    return _to_carry(cell, final), ys
+
+
+def _to_carry(cell, state: tuple):
+    return state if len(cell.carry_names) > 1 else state[0]
+
+
+def run_step(cell, params, carry, x, *, dtype, precision):
+    """Checks the arguments of a single step and runs it."""
+    in_features, hidden = check_params(cell, params)
+    _check_dtype_arg(dtype)
+    shape, x_dtype = _shape_dtype(x, 'x')
+    if len(shape) < 1:
+        raise ValueError(
+            f'x must have rank >= 1 ([*batch, features]), got shape {shape}.'
+        )
+    if not _is_float(x_dtype):
+        raise TypeError(f'x must have a floating dtype, got {x_dtype}.')
+    if shape[-1] != in_features:
+        raise ValueError(
+            f'x has {shape[-1]} features (last axis of shape {shape}) but '
+            f'params.input_kernel expects {in_features}.'
+        )
+    state = check_carry(cell, carry, shape[:-1], hidden)
+    cdt, _ = _math.dtypes([x, *params], dtype)
+    new_state, y = _scan.step(
+        cell, params, state, jnp.asarray(x), cdt=cdt, precision=precision
+    )
+    return _to_carry(cell, new_state), y
+
+
+def zeros_carry(cell, batch_shape: tuple[int, ...], hidden: int, dtype=jnp.float32):
+    """A zero carry in the cell's structure."""
+    state = tuple(
+        jnp.zeros(tuple(batch_shape) + (hidden,), dtype) for _ in cell.carry_names
+    )
+    return _to_carry(cell, state)

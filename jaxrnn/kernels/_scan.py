@@ -1,0 +1,248 @@
+"""The sequence driver shared by every cell: hoisted input projection, ``lax.scan``
+over time, ``seq_lengths`` masking, ``reverse``, and a custom VJP.
+
+Forward, roughly equivalent to this Python loop (time-major, ``reverse=False``)::
+
+  xp = x @ W_ih + b                       # [t, b, g], ONE matmul for all steps
+  state = state0
+  for t in range(T):
+    new_state, y, res[t] = cell.step(rec, xp[t], state)  # h @ W_hh + gate math
+    valid = t < seq_lengths                               # [b]
+    state = where(valid, new_state, state)                # padded steps hold the state
+    ys[t] = where(valid, y, 0)                            # padded outputs are zero
+  return state, ys
+
+With ``reverse=True`` the loop runs ``t = T-1 .. 0``. Because padded steps hold the
+state, each sequence is then read backwards *within its own length* (the padding stays
+at the end, as ``flax.linen.flip_sequences`` arranges) and ``ys[t]`` stays aligned with
+``x[t]``.
+
+Backward (``jax.custom_vjp``): the reverse loop carries only the state gradients and
+emits ``dxp[t]`` (the gradient of the pre-activations); everything else is a large matmul
+after the loop: ``dW_hh = sum_t h_{t-1}^T dxp_t`` here, and ``dW_ih``, ``db``, ``dx``
+through the (linear) hoisted projection, which JAX differentiates into one matmul each.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from jaxrnn.kernels import _math
+
+Array = jax.Array
+
+
+class Config(NamedTuple):
+    """Static configuration of one recurrence (hashable)."""
+
+    reverse: bool
+    unroll: int
+    cdt: Any
+    acc: Any
+    precision: Any
+
+
+def _where_t(m: Array | None, new, old):
+    """Selects ``new`` where the ``[b]`` mask ``m`` is set, else ``old`` (tree-wise)."""
+    if m is None:
+        return new
+    return jax.tree.map(lambda a, b: jnp.where(m[:, None], a, b), new, old)
+
+
+def _time_mask(lengths: Array | None, num_steps: int) -> Array | None:
+    """``[t, b]`` boolean mask, true at valid steps."""
+    if lengths is None:
+        return None
+    return jnp.arange(num_steps, dtype=lengths.dtype)[:, None] < lengths[None, :]
+
+
+def _previous(seq: Array, init: Array, lengths: Array | None, reverse: bool) -> Array:
+    """The state each step started from: ``prev[t]`` for ``seq [t, b, h]``.
+
+    Forward: ``prev[t] = seq[t-1]`` and ``prev[0] = init``. Reverse: ``prev[t] = seq[t+1]``
+    while ``t+1`` is a valid step of that sequence, else ``init``. Values at padded steps
+    are never used.
+    """
+    if not reverse:
+        return jnp.concatenate([init[None], seq[:-1]], axis=0)
+    prev = jnp.concatenate([seq[1:], init[None]], axis=0)
+    if lengths is not None:
+        nxt_valid = _time_mask(lengths, seq.shape[0] + 1)[1:]  # t+1 < len
+        prev = jnp.where(nxt_valid[..., None], prev, init[None])
+    return prev
+
+
+def _forward(cell, cfg: Config, rec, xp, state0, lengths):
+    rec_loop = cell.prepare(rec, cfg.cdt, cfg.acc)
+    mask = _time_mask(lengths, xp.shape[0])
+
+    def body(state, inp):
+        xp_t, m_t = inp
+        new_state, y, res = cell.step(
+            rec_loop, xp_t, state, cfg.cdt, cfg.acc, cfg.precision
+        )
+        new_state = _where_t(m_t, new_state, state)
+        if m_t is not None:
+            y = jnp.where(m_t[:, None], y, jnp.zeros_like(y))
+        return new_state, (y, res)
+
+    final, (ys, res) = jax.lax.scan(
+        body, state0, (xp, mask), reverse=cfg.reverse, unroll=cfg.unroll
+    )
+    return final, ys, res
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
+def recurrence(
+    cell, cfg: Config, rec: tuple, xp: Array, state0: tuple, lengths: Array | None
+):
+    """Runs the recurrence over pre-projected inputs.
+
+    Args:
+      cell: a cell definition (``jaxrnn.kernels.lstm.LSTM`` and friends).
+      cfg: static :class:`Config`.
+      rec: the recurrent parameters (``cell.recurrent(params)``).
+      xp: ``[t, b, g]`` pre-activations from the hoisted input projection, ``acc`` dtype.
+      state0: internal state tuple, each ``[b, h]`` in ``acc`` dtype; ``h`` is last.
+      lengths: ``[b]`` integer lengths, or ``None``.
+
+    Returns:
+      ``(final_state, ys)`` with ``ys [t, b, h]`` in ``acc`` dtype.
+    """
+    final, ys, _ = _forward(cell, cfg, rec, xp, state0, lengths)
+    return final, ys
+
+
+def _recurrence_fwd(cell, cfg, rec, xp, state0, lengths):
+    final, ys, res = _forward(cell, cfg, rec, xp, state0, lengths)
+    return (final, ys), (rec, state0, lengths, ys, res)
+
+
+def _recurrence_bwd(cell, cfg, residuals, cotangents):
+    rec, state0, lengths, ys, res = residuals
+    dfinal, dys = cotangents
+    rec_loop = cell.prepare(rec, cfg.cdt, cfg.acc)
+    mask = _time_mask(lengths, ys.shape[0])
+    prev = tuple(
+        _previous(s, s0, lengths, cfg.reverse)
+        for s, s0 in zip(cell.state_sequence(ys, res), state0)
+    )
+
+    def body(dstate, inp):
+        res_t, prev_t, y_t, dy_t, m_t = inp
+        dtotal = dstate[:-1] + (dstate[-1] + dy_t,)  # h is the last state component
+        dxp_t, dprev = cell.step_bwd(
+            rec_loop, res_t, prev_t, y_t, dtotal, cfg.cdt, cfg.acc, cfg.precision
+        )
+        if m_t is not None:  # padded step: the state passed through untouched
+            dxp_t = jnp.where(m_t[:, None], dxp_t, jnp.zeros_like(dxp_t))
+            dprev = _where_t(m_t, dprev, dstate)
+        return dprev, dxp_t
+
+    dstate0, dxp = jax.lax.scan(
+        body,
+        tuple(dfinal),
+        (res, prev, ys, dys, mask),
+        reverse=not cfg.reverse,
+        unroll=cfg.unroll,
+    )
+    drec = cell.recurrent_grads(rec, dxp, res, prev, cfg.cdt, cfg.acc, cfg.precision)
+    drec = tuple(d.astype(r.dtype) for d, r in zip(drec, rec))
+    dstate0 = tuple(d.astype(s.dtype) for d, s in zip(dstate0, state0))
+    return drec, dxp.astype(cfg.acc), dstate0, None
+
+
+recurrence.defvjp(_recurrence_fwd, _recurrence_bwd)
+
+
+def project(
+    x: Array,
+    w_ih: Array,
+    b: Array,
+    mask: Array | None,
+    time_major: bool,
+    cdt,
+    acc,
+    precision,
+) -> Array:
+    """The hoisted input projection ``xp = x @ W_ih + b`` for all steps at once.
+
+    Args:
+      x: ``[t, b, i]`` (``time_major``) or ``[b, t, i]``.
+      w_ih: ``[i, g]``; b: ``[g]``.
+      mask: optional ``[t, b]`` validity mask; padded inputs are zeroed first, so values
+        in the padding never reach any output or gradient.
+
+    Returns:
+      ``[t, b, g]`` in ``acc`` dtype (always time-major: the scan runs over axis 0).
+    """
+    if mask is not None:
+        m = mask if time_major else mask.T
+        x = jnp.where(m[..., None], x, jnp.zeros_like(x))
+    spec = 'tbi,ig->tbg' if time_major else 'bti,ig->tbg'
+    xp = _math.einsum(spec, x, w_ih, cdt, acc, precision)
+    return xp + b.astype(acc)[None, None, :]
+
+
+@functools.partial(
+    jax.jit,
+    static_argnames=('cell', 'reverse', 'time_major', 'unroll', 'cdt', 'precision'),
+)
+def sequence(
+    cell,
+    params,
+    xs: Array,
+    state0: tuple,
+    lengths: Array | None,
+    *,
+    reverse: bool,
+    time_major: bool,
+    unroll: int,
+    cdt,
+    precision,
+):
+    """Hoisted projection + recurrence for ``xs`` with one flattened batch axis.
+
+    Args:
+      xs: ``[t, b, i]`` if ``time_major`` else ``[b, t, i]``.
+      state0: internal state tuple, each ``[b, h]``.
+
+    Returns:
+      ``(final_state, ys)``, ``ys`` in ``cdt`` with the layout of ``xs``.
+    """
+    acc = jnp.promote_types(cdt, jnp.float32)
+    num_steps = xs.shape[0 if time_major else 1]
+    xp = project(
+        xs,
+        params.input_kernel,
+        params.bias,
+        _time_mask(lengths, num_steps),
+        time_major,
+        cdt,
+        acc,
+        precision,
+    )
+    state0 = tuple(s.astype(acc) for s in state0)
+    cfg = Config(reverse, unroll, cdt, acc, precision)
+    final, ys = recurrence(cell, cfg, cell.recurrent(params), xp, state0, lengths)
+    ys = ys.astype(cdt)
+    if not time_major:
+        ys = jnp.swapaxes(ys, 0, 1)
+    return final, ys
+
+
+@functools.partial(jax.jit, static_argnames=('cell', 'cdt', 'precision'))
+def step(cell, params, state: tuple, x: Array, *, cdt, precision):
+    """One step with exactly the sequence kernel's math: ``x [b, i]``, ``state`` tuple."""
+    acc = jnp.promote_types(cdt, jnp.float32)
+    xp = _math.dot(x, params.input_kernel, cdt, acc, precision) + _math.row(
+        params.bias.astype(acc)
+    )
+    rec = cell.prepare(cell.recurrent(params), cdt, acc)
+    state = tuple(s.astype(acc) for s in state)
+    new_state, y, _ = cell.step(rec, xp, state, cdt, acc, precision)
+    return new_state, y.astype(cdt)

@@ -1,0 +1,163 @@
+r"""LSTM: the equations, once, and the public kernels.
+
+Gate order (i, f, g, o), PyTorch/Flax/cuDNN convention::
+
+  a       = x W_ih + b + h W_hh            # [b, 4h], a = (a_i, a_f, a_g, a_o)
+  i       = sigmoid(a_i)                   # input gate: share of the candidate written
+  f       = sigmoid(a_f)                   # forget gate: share of the old memory kept
+  g       = tanh(a_g)                      # candidate memory
+  o       = sigmoid(a_o)                   # output gate
+  c'      = f * c + i * g
+  h'      = o * tanh(c')
+
+Carry order is ``(c, h)`` as in Flax.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+from jaxrnn.kernels import _api
+from jaxrnn.kernels import _math
+from jaxrnn.kernels._types import LSTMParams
+
+Array = jax.Array
+
+
+@dataclasses.dataclass(frozen=True)
+class LSTM:
+    """Cell definition used by the sequence driver (see ``_scan``)."""
+
+    params_type = LSTMParams
+    num_gates = 4
+    carry_names = ('c', 'h')
+
+    def recurrent(self, p: LSTMParams):
+        return (p.recurrent_kernel,)
+
+    def prepare(self, rec, cdt, acc):
+        (w_hh,) = rec
+        return (w_hh.astype(cdt),)
+
+    def step(self, rec, xp, state, cdt, acc, precision):
+        (w_hh,) = rec
+        c, h = state
+        a = xp + _math.dot(h, w_hh, cdt, acc, precision)
+        a_i, a_f, a_g, a_o = jnp.split(a, 4, axis=-1)
+        i = jax.nn.sigmoid(a_i)
+        f = jax.nn.sigmoid(a_f)
+        g = jnp.tanh(a_g)
+        o = jax.nn.sigmoid(a_o)
+        c_new = f * c + i * g
+        h_new = o * jnp.tanh(c_new)
+        gates = jnp.concatenate([i, f, g, o], axis=-1)
+        return (c_new, h_new), h_new, (gates, c_new)
+
+    def state_sequence(self, ys, res):
+        _, cs = res
+        return (cs, ys)
+
+    def step_bwd(self, rec, res, prev, y, dstate, cdt, acc, precision):
+        (w_hh,) = rec
+        gates, c_new = res
+        c_prev, _ = prev
+        dc, dh = dstate
+        i, f, g, o = jnp.split(gates, 4, axis=-1)
+        tc = jnp.tanh(c_new)
+        do = dh * tc
+        dc = dc + dh * o * _math.dtanh(tc)
+        da = jnp.concatenate(
+            [
+                dc * g * _math.dsigmoid(i),
+                dc * c_prev * _math.dsigmoid(f),
+                dc * i * _math.dtanh(g),
+                do * _math.dsigmoid(o),
+            ],
+            axis=-1,
+        )
+        dh_prev = _math.dot_t(da, w_hh, cdt, acc, precision)
+        return da, (dc * f, dh_prev)
+
+    def recurrent_grads(self, rec, dxp, res, prev, cdt, acc, precision):
+        _, h_prev = prev
+        return (_math.outer_sum(h_prev, dxp, cdt, acc, precision),)
+
+
+_CELL = LSTM()
+
+
+def lstm(
+    params: LSTMParams,
+    xs: Array,
+    carry: tuple[Array, Array] | None = None,
+    *,
+    seq_lengths: Array | None = None,
+    reverse: bool = False,
+    time_major: bool = False,
+    unroll: int = 1,
+    dtype=None,
+    precision=None,
+) -> tuple[tuple[Array, Array], Array]:
+    """Runs an LSTM over a sequence with the fused kernel.
+
+    The input projection ``x @ W_ih + b`` is one matmul for all steps; the scan body does
+    ``h @ W_hh`` and the fused gate math; the backward pass is a custom VJP whose weight
+    gradients are single matmuls over all steps.
+
+    Args:
+      params: :class:`LSTMParams` (``input_kernel [i, 4h]``, ``recurrent_kernel [h, 4h]``,
+        ``bias [4h]``), gate order (i, f, g, o).
+      xs: ``[*batch, t, i]``, or ``[t, *batch, i]`` when ``time_major``.
+      carry: ``(c, h)``, each ``[*batch, h]``; zeros when ``None``.
+      seq_lengths: optional integer ``[*batch]`` lengths of right-padded sequences in
+        ``[0, t]``. Outputs at padded steps are zero; the returned carry is the state at
+        each sequence's last valid step (the initial carry for length 0).
+      reverse: read each sequence from its last valid step to its first. Outputs stay
+        aligned with the inputs (``ys[..., t, :]`` belongs to ``xs[..., t, :]``).
+      time_major: layout of ``xs`` and of the outputs.
+      unroll: steps unrolled per loop iteration (``lax.scan``'s ``unroll``).
+      dtype: computation dtype (default: promoted from ``xs`` and ``params``). The carry
+        and all accumulation stay in ``promote(dtype, float32)``.
+      precision: ``jax.lax.Precision`` for every matmul.
+
+    Returns:
+      ``((c, h), ys)``: the final carry in the accumulation dtype and the outputs
+      ``ys`` (``[*batch, t, h]`` or time-major) in the computation dtype.
+    """
+    return _api.run_sequence(
+        _CELL,
+        params,
+        xs,
+        carry,
+        seq_lengths=seq_lengths,
+        reverse=reverse,
+        time_major=time_major,
+        unroll=unroll,
+        dtype=dtype,
+        precision=precision,
+    )
+
+
+def lstm_step(
+    params: LSTMParams,
+    carry: tuple[Array, Array],
+    x: Array,
+    *,
+    dtype=None,
+    precision=None,
+) -> tuple[tuple[Array, Array], Array]:
+    """One LSTM step with exactly the math of :func:`lstm` (for autoregressive decoding).
+
+    Args:
+      params: :class:`LSTMParams`.
+      carry: ``(c, h)``, each ``[*batch, h]``.
+      x: ``[*batch, i]``.
+      dtype, precision: as in :func:`lstm`.
+
+    Returns:
+      ``((c', h'), h')`` with ``h'`` in the computation dtype.
+    """
+    return _api.run_step(_CELL, params, carry, x, dtype=dtype, precision=precision)

@@ -1,0 +1,121 @@
+"""``RNN`` and ``Bidirectional`` for Flax NNX, with the signatures of ``flax.nnx.RNN``
+and ``flax.nnx.Bidirectional``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+import jax
+from flax import nnx
+
+from jaxrnn import _layers
+from jaxrnn.nnx._cells import FusedCell
+
+Array = jax.Array
+
+
+class RNN(nnx.Module):
+    """Runs a cell over a sequence; a drop-in for ``flax.nnx.RNN``.
+
+    A jaxrnn cell runs the fused sequence kernel; any other ``nnx.RNNCellBase`` runs
+    step by step under ``nnx.scan`` with the same semantics (zero outputs at padded
+    steps, the carry of the last valid step, the initial carry for length 0). See
+    ``jaxrnn.linen.RNN`` for the arguments.
+    """
+
+    def __init__(self, cell, *, time_major: bool = False, return_carry: bool = False,
+                 reverse: bool = False, keep_order: bool = False, unroll: int = 1,
+                 rngs: nnx.Rngs | None = None):
+        self.cell = cell
+        self.time_major = time_major
+        self.return_carry = return_carry
+        self.reverse = reverse
+        self.keep_order = keep_order
+        self.unroll = unroll
+        self.rngs = rngs
+
+    def __call__(self, inputs: Array, *, initial_carry: Any = None,
+                 seq_lengths: Array | None = None, return_carry: bool | None = None,
+                 time_major: bool | None = None, reverse: bool | None = None,
+                 keep_order: bool | None = None, rngs: Any = None):
+        return_carry = self.return_carry if return_carry is None else return_carry
+        time_major = self.time_major if time_major is None else time_major
+        reverse = self.reverse if reverse is None else reverse
+        keep_order = self.keep_order if keep_order is None else keep_order
+
+        time_axis, batch_dims = _layers.layout(inputs, self.cell.num_feature_axes, time_major)
+        _layers.check_lengths(seq_lengths, batch_dims, inputs.shape[time_axis])
+        if initial_carry is None:
+            rngs = self.rngs if rngs is None else rngs
+            carry = self.cell.initialize_carry(
+                _layers.carry_input_shape(inputs, time_axis),
+                rngs if rngs is not None else nnx.Rngs(carry=0),
+            )
+        else:
+            carry = initial_carry
+
+        if isinstance(self.cell, FusedCell):
+            carry, outputs = self.cell.sequence(
+                inputs, carry, seq_lengths=seq_lengths, reverse=reverse,
+                time_major=time_major, unroll=self.unroll)
+            aligned = True
+        else:
+            carry, outputs = self._scan(inputs, carry, seq_lengths, time_axis, batch_dims,
+                                        time_major, reverse)
+            aligned = False
+        return _layers.finish(
+            carry, outputs, reverse=reverse, keep_order=keep_order,
+            seq_lengths=seq_lengths, batch_dims=batch_dims, time_major=time_major,
+            return_carry=return_carry, aligned=aligned)
+
+    def _scan(self, inputs, carry, seq_lengths, time_axis, batch_dims, time_major, reverse):
+        """Step-by-step ``nnx.scan`` for cells without a fused kernel; the cell's state
+        (parameters, counters) is threaded through the loop as a carry."""
+        if reverse:
+            inputs = _layers.flip(inputs, seq_lengths, batch_dims, time_major)
+        valid = _layers.valid_mask(seq_lengths, inputs.shape[time_axis], time_major)
+
+        @nnx.compat.scan(
+            in_axes=(nnx.StateAxes({...: nnx.Carry}), nnx.Carry, time_axis),
+            out_axes=(nnx.Carry, time_axis),
+            unroll=self.unroll,
+        )
+        def body(cell, carry, xs):
+            x, v = xs
+            return _layers.masked_step(cell, carry, x, v)
+
+        return body(self.cell, carry, (inputs, valid))
+
+
+class Bidirectional(nnx.Module):
+    """Both directions, merged; as ``flax.nnx.Bidirectional`` (see
+    ``jaxrnn.linen.Bidirectional``)."""
+
+    def __init__(self, forward_rnn, backward_rnn, *,
+                 merge_fn: Callable[[Array, Array], Array] = _layers.concatenate,
+                 time_major: bool = False, return_carry: bool = False):
+        self.forward_rnn = forward_rnn
+        self.backward_rnn = backward_rnn
+        self.merge_fn = merge_fn
+        self.time_major = time_major
+        self.return_carry = return_carry
+
+    def __call__(self, inputs: Array, *, initial_carry: Any = None, rngs: Any = None,
+                 seq_lengths: Array | None = None, return_carry: bool | None = None,
+                 time_major: bool | None = None, reverse: bool | None = None,
+                 keep_order: bool | None = None):
+        time_major = self.time_major if time_major is None else time_major
+        return_carry = self.return_carry if return_carry is None else return_carry
+        carry_fwd, carry_bwd = (None, None) if initial_carry is None else initial_carry
+        if self.forward_rnn is self.backward_rnn:
+            logging.warning('forward_rnn and backward_rnn are the same object: they share parameters.')
+        carry_fwd, out_fwd = self.forward_rnn(
+            inputs, initial_carry=carry_fwd, rngs=rngs, seq_lengths=seq_lengths,
+            return_carry=True, time_major=time_major, reverse=False)
+        carry_bwd, out_bwd = self.backward_rnn(
+            inputs, initial_carry=carry_bwd, rngs=rngs, seq_lengths=seq_lengths,
+            return_carry=True, time_major=time_major, reverse=True, keep_order=True)
+        outputs = jax.tree.map(self.merge_fn, out_fwd, out_bwd)
+        carry = (carry_fwd, carry_bwd)
+        return (carry, outputs) if return_carry else outputs

@@ -1,0 +1,70 @@
+"""Cell cases shared by the kernel and layer tests: random parameters in the fused
+layout, the kernel under test and the matching float64 oracle cell."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from typing import Any, Callable
+
+import numpy as np
+
+from jaxrnn import kernels
+from tests import reference
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    name: str
+    params_type: Any
+    gates: int
+    run: Callable  # kernel: (params, xs, carry, **kw) -> (carry, ys)
+    step: Callable  # kernel: (params, carry, x, **kw) -> (carry, y)
+    ref_cell: Callable  # oracle cell
+    lstm_carry: bool = False
+
+    def params(self, rng, in_features, hidden, dtype=np.float32, scale=0.6):
+        shapes = {
+            'input_kernel': (in_features, self.gates * hidden),
+            'recurrent_kernel': (hidden, self.gates * hidden),
+            'bias': (self.gates * hidden,),
+            'recurrent_bias': (hidden,),
+        }
+        return self.params_type(
+            **{f: (scale * rng.standard_normal(shapes[f])).astype(dtype)
+               for f in self.params_type._fields})
+
+    def carry(self, rng, batch_shape, hidden, dtype=np.float32):
+        def one():
+            return (0.5 * rng.standard_normal(tuple(batch_shape) + (hidden,))).astype(dtype)
+        return (one(), one()) if self.lstm_carry else one()
+
+
+CASES = [
+    Case('lstm', kernels.LSTMParams, 4, kernels.lstm, kernels.lstm_step,
+         reference.lstm_cell, lstm_carry=True),
+    Case('gru', kernels.GRUParams, 3, kernels.gru, kernels.gru_step, reference.gru_cell),
+    Case('gru_reset_before', kernels.GRUParams, 3,
+         functools.partial(kernels.gru, reset_after=False),
+         functools.partial(kernels.gru_step, reset_after=False),
+         functools.partial(reference.gru_cell, reset_after=False)),
+    Case('simple', kernels.SimpleParams, 1, kernels.simple_rnn, kernels.simple_step,
+         reference.simple_cell),
+    Case('simple_relu', kernels.SimpleParams, 1,
+         functools.partial(kernels.simple_rnn, activation='relu'),
+         functools.partial(kernels.simple_step, activation='relu'),
+         functools.partial(reference.simple_cell, activation='relu')),
+]
+CASE_IDS = [c.name for c in CASES]
+
+
+def as_dict(params):
+    return dict(zip(params._fields, params, strict=True))
+
+
+def lengths_for(rng, batch, steps):
+    """Varied lengths that include 0 and the full length when the batch allows."""
+    lengths = rng.integers(0, steps + 1, size=batch)
+    if batch >= 2:
+        lengths[0], lengths[1] = steps, 0
+    return lengths.astype(np.int32)

@@ -1,0 +1,11 @@
+"""Strict JAX settings for the whole suite.
+
+float64 is enabled so the float64 paths can be compared with the NumPy oracle; every
+other test passes explicit dtypes, and tests assert result dtypes, so an accidental
+promotion to float64 is caught rather than hidden.
+"""
+
+import jax
+
+jax.config.update('jax_enable_x64', True)
+jax.config.update('jax_numpy_rank_promotion', 'raise')

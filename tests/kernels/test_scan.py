@@ -1,0 +1,260 @@
+"""The sequence driver, for every cell, against the float64 NumPy oracle: values and
+gradients over a grid of batch, time, sizes, seq_lengths, reverse, layout and dtype."""
+
+from __future__ import annotations
+
+import itertools
+
+import hypothesis
+import hypothesis.extra.numpy as hnp
+import hypothesis.strategies as st
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.test_util import check_grads
+
+from tests import reference
+from tests.cases import CASE_IDS, CASES, as_dict, lengths_for
+
+# (batch, time, in_features, hidden)
+SIZES = [(3, 7, 5, 4), (1, 1, 2, 3), (4, 3, 1, 1)]
+TOL = {np.float64: 1e-10, np.float32: 2e-5, jnp.bfloat16: 6e-2, np.float16: 1e-2}
+
+
+def _setup(case, size, seed=0, dtype=np.float64):
+    batch, steps, in_features, hidden = size
+    rng = np.random.default_rng(seed)
+    params = case.params(rng, in_features, hidden, dtype)
+    xs = rng.standard_normal((batch, steps, in_features)).astype(dtype)
+    carry = case.carry(rng, (batch,), hidden, dtype)
+    return rng, params, xs, carry
+
+
+def _to_time_major(xs):
+    return np.swapaxes(xs, 0, 1)
+
+
+@pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
+@pytest.mark.parametrize(
+    'size,use_lengths,reverse,time_major',
+    list(itertools.product(SIZES, [False, True], [False, True], [False, True])))
+@pytest.mark.parametrize('dtype', [np.float64, np.float32])
+def test_values_match_oracle(case, size, use_lengths, reverse, time_major, dtype):
+    rng, params, xs, carry = _setup(case, size, dtype=dtype)
+    lengths = lengths_for(rng, size[0], size[1]) if use_lengths else None
+    want_carry, want_ys = reference.run(
+        case.ref_cell, as_dict(params), xs, carry, lengths, reverse)
+    got_carry, got_ys = case.run(
+        params, _to_time_major(xs) if time_major else xs, carry,
+        seq_lengths=lengths, reverse=reverse, time_major=time_major)
+    if time_major:
+        got_ys = jnp.swapaxes(got_ys, 0, 1)
+    assert got_ys.dtype == dtype
+    for got in jax.tree.leaves(got_carry):
+        assert got.dtype == dtype
+    tol = TOL[dtype]
+    np.testing.assert_allclose(got_ys, want_ys, atol=tol, rtol=tol)
+    for got, want in zip(jax.tree.leaves(got_carry), jax.tree.leaves(want_carry),
+                         strict=True):
+        np.testing.assert_allclose(got, want, atol=tol, rtol=tol)
+
+
+@pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
+@pytest.mark.parametrize('dtype', [jnp.bfloat16, np.float16])
+@pytest.mark.parametrize('use_lengths,reverse', [(False, False), (True, True)])
+def test_half_precision_computation_keeps_float32_carry(case, dtype, use_lengths,
+                                                         reverse):
+    size = SIZES[0]
+    rng, params, xs, carry = _setup(case, size, dtype=np.float32)
+    lengths = lengths_for(rng, size[0], size[1]) if use_lengths else None
+    want_carry, want_ys = reference.run(
+        case.ref_cell, as_dict(params), xs, carry, lengths, reverse)
+    got_carry, got_ys = case.run(params, xs, carry, seq_lengths=lengths, reverse=reverse,
+                                 dtype=dtype)
+    assert got_ys.dtype == dtype
+    for got in jax.tree.leaves(got_carry):
+        assert got.dtype == np.float32
+    tol = TOL[dtype]
+    np.testing.assert_allclose(np.asarray(got_ys, np.float64), want_ys, atol=tol)
+    for got, want in zip(jax.tree.leaves(got_carry), jax.tree.leaves(want_carry),
+                         strict=True):
+        np.testing.assert_allclose(got, want, atol=tol)
+    # Half-precision parameters and inputs compute in that dtype with a float32 carry.
+    half = jax.tree.map(lambda a: jnp.asarray(a, dtype), (params, xs))
+    carry2, ys2 = case.run(*half)
+    assert ys2.dtype == dtype
+    assert all(c.dtype == np.float32 for c in jax.tree.leaves(carry2))
+
+
+def _loss_weights(rng, case, size):
+    batch, steps, _, hidden = size
+    wy = rng.standard_normal((batch, steps, hidden))
+    wc = case.carry(rng, (batch,), hidden, np.float64)
+    return wy, wc
+
+
+def _scalar(ys, carry, wy, wc):
+    total = (ys * wy).sum()
+    for c, w in zip(jax.tree.leaves(carry), jax.tree.leaves(wc), strict=True):
+        total = total + (c * w).sum()
+    return total
+
+
+@pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
+@pytest.mark.parametrize(
+    'size,use_lengths,reverse',
+    [(SIZES[0], False, False), (SIZES[0], True, False), (SIZES[0], False, True),
+     (SIZES[0], True, True), (SIZES[2], True, True)])
+def test_gradients_match_oracle(case, size, use_lengths, reverse):
+    rng, params, xs, carry = _setup(case, size, seed=1)
+    lengths = lengths_for(rng, size[0], size[1]) if use_lengths else None
+    wy, wc = _loss_weights(rng, case, size)
+    names = params._fields
+
+    def ours(params, xs, carry):
+        carry, ys = case.run(params, xs, carry, seq_lengths=lengths, reverse=reverse)
+        return _scalar(ys, carry, wy, wc)
+
+    got = jax.grad(ours, argnums=(0, 1, 2))(params, xs, carry)
+
+    carry_parts = list(jax.tree.leaves(carry))
+
+    def oracle(*arrays):
+        p = dict(zip(names, arrays[:len(names)], strict=True))
+        x = arrays[len(names)]
+        c = arrays[len(names) + 1:]
+        c = tuple(c) if case.lstm_carry else c[0]
+        c_out, ys = reference.run(case.ref_cell, p, x, c, lengths, reverse)
+        return float(_scalar(ys, c_out, wy, wc))
+
+    want = reference.numerical_grad(oracle, [*params, xs, *carry_parts])
+    got_flat = [*got[0], got[1], *jax.tree.leaves(got[2])]
+    labels = [*names, 'xs', *(['c', 'h'] if case.lstm_carry else ['h'])]
+    for label, g, w in zip(labels, got_flat, want, strict=True):
+        np.testing.assert_allclose(g, w, atol=1e-6, rtol=1e-6, err_msg=label)
+
+
+@pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
+@pytest.mark.parametrize('use_lengths,reverse', [(False, False), (True, True)])
+def test_check_grads_first_and_second_order(case, use_lengths, reverse):
+    size = (2, 4, 3, 2)
+    rng, params, xs, carry = _setup(case, size, seed=2)
+    lengths = np.array([4, 2], np.int32) if use_lengths else None
+
+    def f(params, xs, carry):
+        return case.run(params, xs, carry, seq_lengths=lengths, reverse=reverse)
+
+    # Order 2 in reverse mode differentiates the custom backward itself. Forward mode
+    # is not available: jax.custom_vjp functions support reverse mode only.
+    check_grads(f, (params, xs, carry), order=2, modes=['rev'], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
+def test_single_step_loop_matches_sequence(case):
+    size = SIZES[0]
+    _, params, xs, carry = _setup(case, size, dtype=np.float32)
+    seq_carry, seq_ys = case.run(params, xs, carry)
+    step_carry, ys = carry, []
+    for t in range(size[1]):
+        step_carry, y = case.step(params, step_carry, xs[:, t])
+        ys.append(y)
+    np.testing.assert_allclose(np.stack(ys, 1), seq_ys, atol=1e-6, rtol=1e-6)
+    for a, b in zip(jax.tree.leaves(step_carry), jax.tree.leaves(seq_carry), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
+def test_many_batch_axes_unbatched_and_unroll(case):
+    rng = np.random.default_rng(3)
+    params = case.params(rng, 3, 4)
+    xs = rng.standard_normal((2, 3, 5, 3)).astype(np.float32)  # [b1, b2, t, i]
+    lengths = rng.integers(0, 6, size=(2, 3)).astype(np.int32)
+    carry, ys = case.run(params, xs, seq_lengths=lengths, unroll=3)
+    assert ys.shape == (2, 3, 5, 4)
+    flat_carry, flat_ys = case.run(params, xs.reshape(6, 5, 3),
+                                   seq_lengths=lengths.reshape(6))
+    np.testing.assert_allclose(ys.reshape(6, 5, 4), flat_ys, atol=1e-6)
+    for a, b in zip(jax.tree.leaves(carry), jax.tree.leaves(flat_carry), strict=True):
+        assert a.shape == (2, 3, 4)
+        np.testing.assert_allclose(a.reshape(6, 4), b, atol=1e-6)
+    # Unbatched: [t, i].
+    _, ys1 = case.run(params, xs[0, 0])
+    _, ys_b = case.run(params, xs[0, :1])
+    assert ys1.shape == (5, 4)
+    np.testing.assert_allclose(ys1, ys_b[0], atol=1e-6)
+
+
+@pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
+def test_jit_vmap_grad(case):
+    rng = np.random.default_rng(4)
+    params = case.params(rng, 3, 4)
+    xs = rng.standard_normal((4, 6, 3)).astype(np.float32)
+    lengths = np.array([6, 1, 0, 3], np.int32)
+
+    def loss(params, xs, lengths):
+        _, ys = case.run(params, xs, seq_lengths=lengths, reverse=True)
+        return (ys ** 2).sum()
+
+    eager = loss(params, xs, lengths)
+    jitted = jax.jit(loss)(params, xs, lengths)  # traced seq_lengths
+    np.testing.assert_allclose(jitted, eager, rtol=1e-6)
+    # vmap over an extra leading axis equals the flat batch.
+    per = jax.vmap(lambda x, n: case.run(params, x[None], seq_lengths=n[None])[1][0])(
+        xs, lengths)
+    _, flat = case.run(params, xs, seq_lengths=lengths)
+    np.testing.assert_allclose(per, flat, atol=1e-6)
+    grads = jax.jit(jax.grad(loss))(params, xs, lengths)
+    for g in grads:
+        assert np.all(np.isfinite(g)) and g.dtype == np.float32
+
+
+@pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
+def test_second_call_same_shapes_does_not_retrace(case):
+    rng = np.random.default_rng(5)
+    params = case.params(rng, 3, 4)
+    traces = []
+
+    @jax.jit
+    def f(params, xs, lengths):
+        traces.append(1)
+        return case.run(params, xs, seq_lengths=lengths)[1]
+
+    for seed in range(3):
+        xs = np.random.default_rng(seed).standard_normal((2, 5, 3)).astype(np.float32)
+        f(params, xs, np.array([5, seed], np.int32)).block_until_ready()
+    assert len(traces) == 1
+
+
+@pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
+@hypothesis.settings(max_examples=15, deadline=None)
+@hypothesis.given(data=st.data())
+def test_padding_values_never_matter(case, data):
+    batch, steps, in_features, hidden = 3, 6, 2, 3
+    seed = data.draw(st.integers(0, 2**16), label='seed')
+    rng = np.random.default_rng(seed)
+    params = case.params(rng, in_features, hidden)
+    xs = rng.standard_normal((batch, steps, in_features)).astype(np.float32)
+    lengths = np.asarray(
+        data.draw(hnp.arrays(np.int32, batch, elements=st.integers(0, steps)),
+                  label='lengths'))
+    reverse = data.draw(st.booleans(), label='reverse')
+    noise = data.draw(
+        hnp.arrays(np.float32, xs.shape,
+                   elements=st.floats(width=32)),  # any float32, inf and nan included
+        label='padding values')
+    padded = np.arange(steps)[None, :] >= lengths[:, None]
+    xs2 = np.where(padded[..., None], noise, xs)
+    c1, y1 = case.run(params, xs, seq_lengths=lengths, reverse=reverse)
+    c2, y2 = case.run(params, xs2, seq_lengths=lengths, reverse=reverse)
+    np.testing.assert_array_equal(y1, y2)
+    for a, b in zip(jax.tree.leaves(c1), jax.tree.leaves(c2), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert np.all(np.asarray(y1)[padded] == 0)
+    # Gradients w.r.t. the parameters do not see the padding either.
+    def loss(p, x):
+        return (case.run(p, x, seq_lengths=lengths, reverse=reverse)[1] ** 2).sum()
+
+    g1, g2 = jax.grad(loss)(params, xs), jax.grad(loss)(params, xs2)
+    for a, b in zip(g1, g2, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -1,0 +1,103 @@
+"""jaxrnn.nnx cells: parity with flax.nnx cells, use inside flax.nnx.RNN, init."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+import jaxrnn.nnx as jn
+from tests import flax_maps
+
+B, T, I, H = 3, 6, 5, 4
+LENGTHS = np.array([6, 1, 4], np.int32)
+
+PAIRS = [
+    ('LSTMCell', nnx.LSTMCell, jn.LSTMCell, flax_maps.nnx_lstm),
+    ('OptimizedLSTMCell', nnx.OptimizedLSTMCell, jn.LSTMCell, flax_maps.nnx_lstm),
+    ('GRUCell', nnx.GRUCell, jn.GRUCell, flax_maps.nnx_gru),
+    ('SimpleCell', nnx.SimpleCell, jn.SimpleCell, flax_maps.nnx_simple),
+]
+
+
+def _x(seed=0):
+    return jax.random.normal(jax.random.key(seed), (B, T, I), jnp.float32)
+
+
+def _close(a, b, tol=2e-6):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_allclose(x, y, atol=tol, rtol=tol)
+
+
+def _perturb_biases(module, seed):
+    key = jax.random.key(seed)
+    for path, param in nnx.iter_graph(module):
+        if isinstance(param, nnx.Param) and path[-1] == 'bias':
+            key, sub = jax.random.split(key)
+            param[...] = param[...] + 0.3 * jax.random.normal(sub, param.shape, param.dtype)
+
+
+@pytest.mark.parametrize('name,flax_cls,ours_cls,to_fused', PAIRS, ids=[p[0] for p in PAIRS])
+@pytest.mark.parametrize('reverse,keep_order', [(False, False), (True, True)])
+def test_parity_with_flax_nnx(name, flax_cls, ours_cls, to_fused, reverse, keep_order):
+    x = _x()
+    theirs = flax_cls(I, H, rngs=nnx.Rngs(0))
+    _perturb_biases(theirs, 1)
+    ours = flax_maps.load_nnx(ours_cls(I, H, rngs=nnx.Rngs(1)), to_fused(theirs))
+    kw = dict(return_carry=True, reverse=reverse, keep_order=keep_order)
+    _close(jn.RNN(ours, **kw)(x), nnx.RNN(theirs, **kw)(x))
+    oc, oy = jn.RNN(ours, **kw)(x, seq_lengths=LENGTHS)
+    fc, fy = nnx.RNN(theirs, **kw)(x, seq_lengths=LENGTHS)
+    _close(oc, fc)
+    valid = np.arange(T)[None, :] < LENGTHS[:, None]
+    np.testing.assert_allclose(np.asarray(oy)[valid], np.asarray(fy)[valid], atol=2e-6)
+
+
+@pytest.mark.parametrize('make', [
+    lambda: jn.LSTMCell(I, H, forget_bias=0.5, rngs=nnx.Rngs(0)),
+    lambda: jn.GRUCell(I, H, rngs=nnx.Rngs(0)),
+    lambda: jn.GRUCell(I, H, reset_after=False, rngs=nnx.Rngs(0)),
+    lambda: jn.SimpleCell(I, H, rngs=nnx.Rngs(0)),
+], ids=['lstm', 'gru', 'gru_before', 'simple'])
+def test_same_numbers_three_ways(make):
+    cell = make()
+    _perturb_biases(cell, 2)
+    x = _x(3)
+    fused = jn.RNN(cell, return_carry=True)(x)
+    via_flax = nnx.RNN(cell, return_carry=True)(x)
+    carry = cell.initialize_carry((B, I))
+    ys = []
+    for t in range(T):
+        carry, y = cell(carry, x[:, t])
+        ys.append(y)
+    _close(fused, via_flax)
+    _close(fused, (carry, jnp.stack(ys, axis=1)))
+
+
+def test_init_matches_linen_conventions():
+    cell = jn.LSTMCell(I, H, forget_bias=1.0, rngs=nnx.Rngs(0))
+    np.testing.assert_array_equal(cell.bias[...], np.repeat([0.0, 1.0, 0.0, 0.0], H))
+    for k in range(4):
+        block = np.asarray(cell.recurrent_kernel[...][:, k * H:(k + 1) * H])
+        np.testing.assert_allclose(block @ block.T, np.eye(H), atol=1e-5)
+    gru = jn.GRUCell(I, H, rngs=nnx.Rngs(0))
+    assert gru.recurrent_bias.shape == (H,)
+    c, h = cell.initialize_carry((2, 7, I))
+    assert c.shape == (2, 7, H) and c.dtype == jnp.float32
+    carry = gru.initialize_carry((B, I), rngs=nnx.Rngs(carry=1),
+                                 carry_init=nnx.initializers.normal(1.0))
+    assert carry.shape == (B, H) and float(jnp.abs(carry).sum()) > 0
+    with pytest.raises(ValueError, match='rngs must be given'):
+        gru.initialize_carry((B, I), carry_init=nnx.initializers.normal(1.0))
+    with pytest.raises(TypeError, match='forget_bias applies to LSTMCell only'):
+        jn.GRUCell(I, H, forget_bias=1.0, rngs=nnx.Rngs(0))
+
+
+def test_wrong_inputs_are_clear_errors():
+    cell = jn.LSTMCell(I, H, rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match='xs has 3 features.*expects 5'):
+        jn.RNN(cell)(jnp.ones((B, T, 3)))
+    with pytest.raises(ValueError, match='x has 3 features.*expects 5'):
+        cell(cell.initialize_carry((B, I)), jnp.ones((B, 3)))

@@ -1,0 +1,101 @@
+"""An independent float64 NumPy oracle, written from the equations, one sequence and
+one step at a time (no masking tricks, no fused layout shortcuts beyond reading the
+gate blocks). Gradients come from central finite differences of these loops.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def _blocks(w, n):
+    return np.split(np.asarray(w, np.float64), n, axis=-1)
+
+
+def lstm_cell(p, carry, x):
+    c, h = carry
+    wi, wf, wg, wo = _blocks(p['input_kernel'], 4)
+    ui, uf, ug, uo = _blocks(p['recurrent_kernel'], 4)
+    bi, bf, bg, bo = _blocks(p['bias'], 4)
+    i = _sigmoid(x @ wi + h @ ui + bi)
+    f = _sigmoid(x @ wf + h @ uf + bf)
+    g = np.tanh(x @ wg + h @ ug + bg)
+    o = _sigmoid(x @ wo + h @ uo + bo)
+    c = f * c + i * g
+    h = o * np.tanh(c)
+    return (c, h), h
+
+
+def gru_cell(p, carry, x, reset_after=True):
+    h = carry
+    wr, wz, wn = _blocks(p['input_kernel'], 3)
+    ur, uz, un = _blocks(p['recurrent_kernel'], 3)
+    br, bz, bn = _blocks(p['bias'], 3)
+    bhn = np.asarray(p['recurrent_bias'], np.float64)
+    r = _sigmoid(x @ wr + br + h @ ur)
+    z = _sigmoid(x @ wz + bz + h @ uz)
+    if reset_after:
+        n = np.tanh(x @ wn + bn + r * (h @ un + bhn))
+    else:
+        n = np.tanh(x @ wn + bn + (r * h) @ un + bhn)
+    h = (1 - z) * n + z * h
+    return h, h
+
+
+def simple_cell(p, carry, x, activation='tanh'):
+    a = x @ p['input_kernel'] + p['bias'] + carry @ p['recurrent_kernel']
+    h = np.tanh(a) if activation == 'tanh' else np.maximum(a, 0)
+    return h, h
+
+
+def run(cell, p, xs, carry, lengths=None, reverse=False):
+    """Runs ``cell`` over ``xs [b, t, i]`` one sequence at a time.
+
+    Each sequence ``b`` is cut to its length, reversed if asked, run, and its outputs
+    put back at the positions of the inputs they belong to; padded outputs are zero.
+
+    Returns ``(final_carry, ys [b, t, h])``.
+    """
+    p = {k: np.asarray(v, np.float64) for k, v in p.items()}
+    xs = np.asarray(xs, np.float64)
+    batch, steps, _ = xs.shape
+    multi = isinstance(carry, tuple)
+    parts = carry if multi else (carry,)
+    parts = [np.asarray(c, np.float64) for c in parts]
+    hidden = parts[-1].shape[-1]
+    ys = np.zeros((batch, steps, hidden))
+    finals = [np.zeros_like(c) for c in parts]
+    for b in range(batch):
+        length = steps if lengths is None else int(lengths[b])
+        order = range(length - 1, -1, -1) if reverse else range(length)
+        state = tuple(c[b] for c in parts)
+        for t in order:
+            state, y = cell(p, state if multi else state[0], xs[b, t])
+            state = state if multi else (state,)
+            ys[b, t] = y
+        for k, s in enumerate(state):
+            finals[k][b] = s
+    return (tuple(finals) if multi else finals[0]), ys
+
+
+def numerical_grad(fn, arrays, eps=1e-6):
+    """Central differences of scalar ``fn(*arrays)`` w.r.t. each array (float64)."""
+    arrays = [np.array(a, np.float64) for a in arrays]
+    grads = []
+    for a in arrays:
+        g = np.zeros_like(a)
+        flat, gflat = a.reshape(-1), g.reshape(-1)
+        for k in range(flat.size):
+            old = flat[k]
+            flat[k] = old + eps
+            up = fn(*arrays)
+            flat[k] = old - eps
+            down = fn(*arrays)
+            flat[k] = old
+            gflat[k] = (up - down) / (2 * eps)
+        grads.append(g)
+    return grads
