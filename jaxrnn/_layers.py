@@ -204,8 +204,18 @@ def masked_step(cell_fn: Callable, carry, x, valid):
     return new_carry, y
 
 
-def finish(carry, outputs, *, reverse, keep_order, seq_lengths, batch_dims, time_major,
-           return_carry, aligned):
+def finish(
+    carry,
+    outputs,
+    *,
+    reverse,
+    keep_order,
+    seq_lengths,
+    batch_dims,
+    time_major,
+    return_carry,
+    aligned,
+):
     """Puts reversed outputs in Flax's order and packs the return value.
 
     ``aligned`` says whether ``outputs[t]`` belongs to ``inputs[t]`` (the fused kernel)

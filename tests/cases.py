@@ -31,29 +31,54 @@ class Case:
             'recurrent_bias': (hidden,),
         }
         return self.params_type(
-            **{f: (scale * rng.standard_normal(shapes[f])).astype(dtype)
-               for f in self.params_type._fields})
+            **{
+                f: (scale * rng.standard_normal(shapes[f])).astype(dtype)
+                for f in self.params_type._fields
+            }
+        )
 
     def carry(self, rng, batch_shape, hidden, dtype=np.float32):
         def one():
             return (0.5 * rng.standard_normal(tuple(batch_shape) + (hidden,))).astype(dtype)
+
         return (one(), one()) if self.lstm_carry else one()
 
 
 CASES = [
-    Case('lstm', kernels.LSTMParams, 4, kernels.lstm, kernels.lstm_step,
-         reference.lstm_cell, lstm_carry=True),
+    Case(
+        'lstm',
+        kernels.LSTMParams,
+        4,
+        kernels.lstm,
+        kernels.lstm_step,
+        reference.lstm_cell,
+        lstm_carry=True,
+    ),
     Case('gru', kernels.GRUParams, 3, kernels.gru, kernels.gru_step, reference.gru_cell),
-    Case('gru_reset_before', kernels.GRUParams, 3,
-         functools.partial(kernels.gru, reset_after=False),
-         functools.partial(kernels.gru_step, reset_after=False),
-         functools.partial(reference.gru_cell, reset_after=False)),
-    Case('simple', kernels.SimpleParams, 1, kernels.simple_rnn, kernels.simple_step,
-         reference.simple_cell),
-    Case('simple_relu', kernels.SimpleParams, 1,
-         functools.partial(kernels.simple_rnn, activation='relu'),
-         functools.partial(kernels.simple_step, activation='relu'),
-         functools.partial(reference.simple_cell, activation='relu')),
+    Case(
+        'gru_reset_before',
+        kernels.GRUParams,
+        3,
+        functools.partial(kernels.gru, reset_after=False),
+        functools.partial(kernels.gru_step, reset_after=False),
+        functools.partial(reference.gru_cell, reset_after=False),
+    ),
+    Case(
+        'simple',
+        kernels.SimpleParams,
+        1,
+        kernels.simple_rnn,
+        kernels.simple_step,
+        reference.simple_cell,
+    ),
+    Case(
+        'simple_relu',
+        kernels.SimpleParams,
+        1,
+        functools.partial(kernels.simple_rnn, activation='relu'),
+        functools.partial(kernels.simple_step, activation='relu'),
+        functools.partial(reference.simple_cell, activation='relu'),
+    ),
 ]
 CASE_IDS = [c.name for c in CASES]
 

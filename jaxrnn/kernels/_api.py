@@ -13,8 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrnn.kernels import _math
-from jaxrnn.kernels import _scan
+from jaxrnn.kernels import _math, _scan
 
 Array = jax.Array
 
@@ -42,7 +41,7 @@ def check_params(cell, params) -> tuple[int, int]:
             f'got {type(params).__name__}.'
         )
     shapes = {}
-    for field, value in zip(cls._fields, params):
+    for field, value in zip(cls._fields, params, strict=True):
         shape, dtype = _shape_dtype(value, f'params.{field}')
         if not _is_float(dtype):
             raise TypeError(f'params.{field} must have a floating dtype, got {dtype}.')
@@ -51,8 +50,7 @@ def check_params(cell, params) -> tuple[int, int]:
     w_hh = shapes['recurrent_kernel']
     if len(w_hh) != 2 or w_hh[1] != g * w_hh[0]:
         raise ValueError(
-            f'params.recurrent_kernel must have shape [hidden, {g} * hidden], '
-            f'got {w_hh}.'
+            f'params.recurrent_kernel must have shape [hidden, {g} * hidden], got {w_hh}.'
         )
     hidden = w_hh[0]
     w_ih = shapes['input_kernel']
@@ -64,9 +62,7 @@ def check_params(cell, params) -> tuple[int, int]:
     expected = {'bias': (g * hidden,), 'recurrent_bias': (hidden,)}
     for field, want in expected.items():
         if field in shapes and shapes[field] != want:
-            raise ValueError(
-                f'params.{field} must have shape {want}, got {shapes[field]}.'
-            )
+            raise ValueError(f'params.{field} must have shape {want}, got {shapes[field]}.')
     return w_ih[0], hidden
 
 
@@ -93,16 +89,14 @@ def check_carry(cell, carry, batch_shape, hidden, name='carry') -> tuple:
                 f'got {type(carry).__name__}.'
             )
         parts = tuple(carry)
-    for part_name, part in zip(names, parts):
+    for part_name, part in zip(names, parts, strict=True):
         shape, dtype = _shape_dtype(part, f'{name} {part_name}')
         if shape != want:
             raise ValueError(
                 f'{name} {part_name} must have shape {want} ([*batch, hidden]), got {shape}.'
             )
         if not _is_float(dtype):
-            raise TypeError(
-                f'{name} {part_name} must have a floating dtype, got {dtype}.'
-            )
+            raise TypeError(f'{name} {part_name} must have a floating dtype, got {dtype}.')
     return tuple(jnp.asarray(p) for p in parts)
 
 
@@ -110,8 +104,7 @@ def check_seq_lengths(seq_lengths, batch_shape, num_steps):
     shape, dtype = _shape_dtype(seq_lengths, 'seq_lengths')
     if shape != batch_shape:
         raise ValueError(
-            f'seq_lengths must have shape {batch_shape} (the batch shape of xs), '
-            f'got {shape}.'
+            f'seq_lengths must have shape {batch_shape} (the batch shape of xs), got {shape}.'
         )
     if not jnp.issubdtype(dtype, jnp.integer):
         raise TypeError(f'seq_lengths must have an integer dtype, got {dtype}.')
@@ -165,9 +158,7 @@ def run_sequence(
         num_steps, batch_shape = shape[-2], shape[:-2]
     batch = math.prod(batch_shape)
     if carry is None:
-        state = tuple(
-            jnp.zeros(batch_shape + (hidden,), jnp.float32) for _ in cell.carry_names
-        )
+        state = tuple(jnp.zeros(batch_shape + (hidden,), jnp.float32) for _ in cell.carry_names)
     else:
         state = check_carry(cell, carry, batch_shape, hidden)
     lengths = None
@@ -176,9 +167,7 @@ def run_sequence(
         lengths = jnp.reshape(jnp.asarray(seq_lengths), (batch,))
     xs = jnp.asarray(xs)
     xs = xs.reshape(
-        (num_steps, batch, in_features)
-        if time_major
-        else (batch, num_steps, in_features)
+        (num_steps, batch, in_features) if time_major else (batch, num_steps, in_features)
     )
     state = tuple(s.reshape(batch, hidden) for s in state)
     cdt, _ = _math.dtypes([xs, *params], dtype)
@@ -196,9 +185,7 @@ def run_sequence(
     )
     final = tuple(s.reshape(batch_shape + (hidden,)) for s in final)
     ys = ys.reshape(
-        (num_steps,) + batch_shape + (hidden,)
-        if time_major
-        else batch_shape + (num_steps, hidden)
+        (num_steps,) + batch_shape + (hidden,) if time_major else batch_shape + (num_steps, hidden)
     )
     return _to_carry(cell, final), ys
 
@@ -213,9 +200,7 @@ def run_step(cell, params, carry, x, *, dtype, precision):
     _check_dtype_arg(dtype)
     shape, x_dtype = _shape_dtype(x, 'x')
     if len(shape) < 1:
-        raise ValueError(
-            f'x must have rank >= 1 ([*batch, features]), got shape {shape}.'
-        )
+        raise ValueError(f'x must have rank >= 1 ([*batch, features]), got shape {shape}.')
     if not _is_float(x_dtype):
         raise TypeError(f'x must have a floating dtype, got {x_dtype}.')
     if shape[-1] != in_features:
@@ -225,15 +210,11 @@ def run_step(cell, params, carry, x, *, dtype, precision):
         )
     state = check_carry(cell, carry, shape[:-1], hidden)
     cdt, _ = _math.dtypes([x, *params], dtype)
-    new_state, y = _scan.step(
-        cell, params, state, jnp.asarray(x), cdt=cdt, precision=precision
-    )
+    new_state, y = _scan.step(cell, params, state, jnp.asarray(x), cdt=cdt, precision=precision)
     return _to_carry(cell, new_state), y
 
 
 def zeros_carry(cell, batch_shape: tuple[int, ...], hidden: int, dtype=jnp.float32):
     """A zero carry in the cell's structure."""
-    state = tuple(
-        jnp.zeros(tuple(batch_shape) + (hidden,), dtype) for _ in cell.carry_names
-    )
+    state = tuple(jnp.zeros(tuple(batch_shape) + (hidden,), dtype) for _ in cell.carry_names)
     return _to_carry(cell, state)

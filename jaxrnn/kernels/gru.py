@@ -23,8 +23,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from jaxrnn.kernels import _api
-from jaxrnn.kernels import _math
+from jaxrnn.kernels import _api, _math
 from jaxrnn.kernels._types import GRUParams
 
 Array = jax.Array
@@ -64,9 +63,7 @@ class GRU:
             h_r, h_z = jnp.split(h_rz, 2, axis=-1)
             r = jax.nn.sigmoid(x_r + h_r)
             z = jax.nn.sigmoid(x_z + h_z)
-            h_n = _math.dot(
-                r * h, w_hh[:, 2 * hsize :], cdt, acc, precision
-            ) + _math.row(b_hn)
+            h_n = _math.dot(r * h, w_hh[:, 2 * hsize :], cdt, acc, precision) + _math.row(b_hn)
             n = jnp.tanh(x_n + h_n)
             res = (jnp.concatenate([r, z, n], axis=-1),)
         h_new = (1 - z) * n + z * h
@@ -191,6 +188,4 @@ def gru_step(
     Returns:
       ``(h', h')``, the output in the computation dtype.
     """
-    return _api.run_step(
-        GRU(reset_after), params, carry, x, dtype=dtype, precision=precision
-    )
+    return _api.run_step(GRU(reset_after), params, carry, x, dtype=dtype, precision=precision)

@@ -20,8 +20,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from jaxrnn.kernels import _api
-from jaxrnn.kernels import _math
+from jaxrnn.kernels import _api, _math
 from jaxrnn.kernels._types import LSTMParams
 
 Array = jax.Array

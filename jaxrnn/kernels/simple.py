@@ -12,8 +12,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from jaxrnn.kernels import _api
-from jaxrnn.kernels import _math
+from jaxrnn.kernels import _api, _math
 from jaxrnn.kernels._types import SimpleParams
 
 Array = jax.Array
@@ -63,9 +62,7 @@ class Simple:
 
 def _cell(activation: str) -> Simple:
     if activation not in ACTIVATIONS:
-        raise ValueError(
-            f'activation must be one of {ACTIVATIONS}, got {activation!r}.'
-        )
+        raise ValueError(f'activation must be one of {ACTIVATIONS}, got {activation!r}.')
     return Simple(activation)
 
 
@@ -116,6 +113,4 @@ def simple_step(
     precision=None,
 ) -> tuple[Array, Array]:
     """One simple-RNN step with exactly the math of :func:`simple_rnn`."""
-    return _api.run_step(
-        _cell(activation), params, carry, x, dtype=dtype, precision=precision
-    )
+    return _api.run_step(_cell(activation), params, carry, x, dtype=dtype, precision=precision)

@@ -84,9 +84,7 @@ class RNN(nn.Module):
         _layers.check_lengths(seq_lengths, batch_dims, inputs.shape[time_axis])
         if initial_carry is None:
             key = jax.random.key(0) if init_key is None else init_key
-            carry = self.cell.initialize_carry(
-                key, _layers.carry_input_shape(inputs, time_axis)
-            )
+            carry = self.cell.initialize_carry(key, _layers.carry_input_shape(inputs, time_axis))
         else:
             carry = initial_carry
 
@@ -101,8 +99,9 @@ class RNN(nn.Module):
             )
             aligned = True
         else:
-            carry, outputs = self._scan(inputs, carry, seq_lengths, time_axis, batch_dims,
-                                        time_major, reverse)
+            carry, outputs = self._scan(
+                inputs, carry, seq_lengths, time_axis, batch_dims, time_major, reverse
+            )
             aligned = False
         return _layers.finish(
             carry,
@@ -177,7 +176,9 @@ class Bidirectional(nn.Module):
             key_fwd = key_bwd = None
         carry_fwd, carry_bwd = (None, None) if initial_carry is None else initial_carry
         if self.forward_rnn is self.backward_rnn:
-            logging.warning('forward_rnn and backward_rnn are the same object: they share parameters.')
+            logging.warning(
+                'forward_rnn and backward_rnn are the same object: they share parameters.'
+            )
         carry_fwd, out_fwd = self.forward_rnn(
             inputs,
             initial_carry=carry_fwd,

@@ -63,8 +63,9 @@ class FusedCell(nnx.RNNCellBase):
         )
         return _layers.keep_carry_dtype(new_carry, carry), y
 
-    def sequence(self, inputs, carry=None, *, seq_lengths=None, reverse=False,
-                 time_major=False, unroll=1):
+    def sequence(
+        self, inputs, carry=None, *, seq_lengths=None, reverse=False, time_major=False, unroll=1
+    ):
         """The whole sequence through the fused kernel; see
         ``jaxrnn.linen.FusedCell.sequence``."""
         return self.spec.sequence_fn(
@@ -79,8 +80,9 @@ class FusedCell(nnx.RNNCellBase):
             precision=self.precision,
         )
 
-    def initialize_carry(self, input_shape: tuple[int, ...], rngs: Any = None,
-                         carry_init: Initializer | None = None):
+    def initialize_carry(
+        self, input_shape: tuple[int, ...], rngs: Any = None, carry_init: Initializer | None = None
+    ):
         """A carry for inputs ``[*batch, in]`` in float32 (float64 for float64 params):
         zeros by default, else ``carry_init`` (which needs ``rngs``)."""
         key = None
@@ -119,10 +121,8 @@ class LSTMCell(FusedCell):
       rngs: ``nnx.Rngs`` for parameter initialization.
     """
 
-    def __init__(self, in_features: int, hidden_features: int, *, rngs: nnx.Rngs,
-                 **kwargs):
-        super().__init__(_layers.lstm_spec(), in_features, hidden_features, rngs=rngs,
-                         **kwargs)
+    def __init__(self, in_features: int, hidden_features: int, *, rngs: nnx.Rngs, **kwargs):
+        super().__init__(_layers.lstm_spec(), in_features, hidden_features, rngs=rngs, **kwargs)
 
 
 class GRUCell(FusedCell):
@@ -136,20 +136,36 @@ class GRUCell(FusedCell):
     ``reset_after=False`` gives Cho et al. (2014).
     """
 
-    def __init__(self, in_features: int, hidden_features: int, *, rngs: nnx.Rngs,
-                 reset_after: bool = True, **kwargs):
+    def __init__(
+        self,
+        in_features: int,
+        hidden_features: int,
+        *,
+        rngs: nnx.Rngs,
+        reset_after: bool = True,
+        **kwargs,
+    ):
         if 'forget_bias' in kwargs:
             raise TypeError('forget_bias applies to LSTMCell only.')
-        super().__init__(_layers.gru_spec(reset_after), in_features, hidden_features,
-                         rngs=rngs, **kwargs)
+        super().__init__(
+            _layers.gru_spec(reset_after), in_features, hidden_features, rngs=rngs, **kwargs
+        )
 
 
 class SimpleCell(FusedCell):
     r"""Simple (Elman) cell, carry ``h``: ``h' = tanh(x W_ih + b + h W_hh)`` (or relu)."""
 
-    def __init__(self, in_features: int, hidden_features: int, *, rngs: nnx.Rngs,
-                 activation: str = 'tanh', **kwargs):
+    def __init__(
+        self,
+        in_features: int,
+        hidden_features: int,
+        *,
+        rngs: nnx.Rngs,
+        activation: str = 'tanh',
+        **kwargs,
+    ):
         if 'forget_bias' in kwargs:
             raise TypeError('forget_bias applies to LSTMCell only.')
-        super().__init__(_layers.simple_spec(activation), in_features, hidden_features,
-                         rngs=rngs, **kwargs)
+        super().__init__(
+            _layers.simple_spec(activation), in_features, hidden_features, rngs=rngs, **kwargs
+        )

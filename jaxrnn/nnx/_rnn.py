@@ -24,9 +24,17 @@ class RNN(nnx.Module):
     ``jaxrnn.linen.RNN`` for the arguments.
     """
 
-    def __init__(self, cell, *, time_major: bool = False, return_carry: bool = False,
-                 reverse: bool = False, keep_order: bool = False, unroll: int = 1,
-                 rngs: nnx.Rngs | None = None):
+    def __init__(
+        self,
+        cell,
+        *,
+        time_major: bool = False,
+        return_carry: bool = False,
+        reverse: bool = False,
+        keep_order: bool = False,
+        unroll: int = 1,
+        rngs: nnx.Rngs | None = None,
+    ):
         self.cell = cell
         self.time_major = time_major
         self.return_carry = return_carry
@@ -35,10 +43,18 @@ class RNN(nnx.Module):
         self.unroll = unroll
         self.rngs = rngs
 
-    def __call__(self, inputs: Array, *, initial_carry: Any = None,
-                 seq_lengths: Array | None = None, return_carry: bool | None = None,
-                 time_major: bool | None = None, reverse: bool | None = None,
-                 keep_order: bool | None = None, rngs: Any = None):
+    def __call__(
+        self,
+        inputs: Array,
+        *,
+        initial_carry: Any = None,
+        seq_lengths: Array | None = None,
+        return_carry: bool | None = None,
+        time_major: bool | None = None,
+        reverse: bool | None = None,
+        keep_order: bool | None = None,
+        rngs: Any = None,
+    ):
         return_carry = self.return_carry if return_carry is None else return_carry
         time_major = self.time_major if time_major is None else time_major
         reverse = self.reverse if reverse is None else reverse
@@ -57,17 +73,30 @@ class RNN(nnx.Module):
 
         if isinstance(self.cell, FusedCell):
             carry, outputs = self.cell.sequence(
-                inputs, carry, seq_lengths=seq_lengths, reverse=reverse,
-                time_major=time_major, unroll=self.unroll)
+                inputs,
+                carry,
+                seq_lengths=seq_lengths,
+                reverse=reverse,
+                time_major=time_major,
+                unroll=self.unroll,
+            )
             aligned = True
         else:
-            carry, outputs = self._scan(inputs, carry, seq_lengths, time_axis, batch_dims,
-                                        time_major, reverse)
+            carry, outputs = self._scan(
+                inputs, carry, seq_lengths, time_axis, batch_dims, time_major, reverse
+            )
             aligned = False
         return _layers.finish(
-            carry, outputs, reverse=reverse, keep_order=keep_order,
-            seq_lengths=seq_lengths, batch_dims=batch_dims, time_major=time_major,
-            return_carry=return_carry, aligned=aligned)
+            carry,
+            outputs,
+            reverse=reverse,
+            keep_order=keep_order,
+            seq_lengths=seq_lengths,
+            batch_dims=batch_dims,
+            time_major=time_major,
+            return_carry=return_carry,
+            aligned=aligned,
+        )
 
     def _scan(self, inputs, carry, seq_lengths, time_axis, batch_dims, time_major, reverse):
         """Step-by-step ``nnx.scan`` for cells without a fused kernel; the cell's state
@@ -92,30 +121,59 @@ class Bidirectional(nnx.Module):
     """Both directions, merged; as ``flax.nnx.Bidirectional`` (see
     ``jaxrnn.linen.Bidirectional``)."""
 
-    def __init__(self, forward_rnn, backward_rnn, *,
-                 merge_fn: Callable[[Array, Array], Array] = _layers.concatenate,
-                 time_major: bool = False, return_carry: bool = False):
+    def __init__(
+        self,
+        forward_rnn,
+        backward_rnn,
+        *,
+        merge_fn: Callable[[Array, Array], Array] = _layers.concatenate,
+        time_major: bool = False,
+        return_carry: bool = False,
+    ):
         self.forward_rnn = forward_rnn
         self.backward_rnn = backward_rnn
         self.merge_fn = merge_fn
         self.time_major = time_major
         self.return_carry = return_carry
 
-    def __call__(self, inputs: Array, *, initial_carry: Any = None, rngs: Any = None,
-                 seq_lengths: Array | None = None, return_carry: bool | None = None,
-                 time_major: bool | None = None, reverse: bool | None = None,
-                 keep_order: bool | None = None):
+    def __call__(
+        self,
+        inputs: Array,
+        *,
+        initial_carry: Any = None,
+        rngs: Any = None,
+        seq_lengths: Array | None = None,
+        return_carry: bool | None = None,
+        time_major: bool | None = None,
+        reverse: bool | None = None,
+        keep_order: bool | None = None,
+    ):
         time_major = self.time_major if time_major is None else time_major
         return_carry = self.return_carry if return_carry is None else return_carry
         carry_fwd, carry_bwd = (None, None) if initial_carry is None else initial_carry
         if self.forward_rnn is self.backward_rnn:
-            logging.warning('forward_rnn and backward_rnn are the same object: they share parameters.')
+            logging.warning(
+                'forward_rnn and backward_rnn are the same object: they share parameters.'
+            )
         carry_fwd, out_fwd = self.forward_rnn(
-            inputs, initial_carry=carry_fwd, rngs=rngs, seq_lengths=seq_lengths,
-            return_carry=True, time_major=time_major, reverse=False)
+            inputs,
+            initial_carry=carry_fwd,
+            rngs=rngs,
+            seq_lengths=seq_lengths,
+            return_carry=True,
+            time_major=time_major,
+            reverse=False,
+        )
         carry_bwd, out_bwd = self.backward_rnn(
-            inputs, initial_carry=carry_bwd, rngs=rngs, seq_lengths=seq_lengths,
-            return_carry=True, time_major=time_major, reverse=True, keep_order=True)
+            inputs,
+            initial_carry=carry_bwd,
+            rngs=rngs,
+            seq_lengths=seq_lengths,
+            return_carry=True,
+            time_major=time_major,
+            reverse=True,
+            keep_order=True,
+        )
         outputs = jax.tree.map(self.merge_fn, out_fwd, out_bwd)
         carry = (carry_fwd, carry_bwd)
         return (carry, outputs) if return_carry else outputs

@@ -9,6 +9,7 @@ import hypothesis
 import hypothesis.extra.numpy as hnp
 import hypothesis.strategies as st
 import jax
+import jax.extend
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -38,16 +39,21 @@ def _to_time_major(xs):
 @pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
 @pytest.mark.parametrize(
     'size,use_lengths,reverse,time_major',
-    list(itertools.product(SIZES, [False, True], [False, True], [False, True])))
+    list(itertools.product(SIZES, [False, True], [False, True], [False, True])),
+)
 @pytest.mark.parametrize('dtype', [np.float64, np.float32])
 def test_values_match_oracle(case, size, use_lengths, reverse, time_major, dtype):
     rng, params, xs, carry = _setup(case, size, dtype=dtype)
     lengths = lengths_for(rng, size[0], size[1]) if use_lengths else None
-    want_carry, want_ys = reference.run(
-        case.ref_cell, as_dict(params), xs, carry, lengths, reverse)
+    want_carry, want_ys = reference.run(case.ref_cell, as_dict(params), xs, carry, lengths, reverse)
     got_carry, got_ys = case.run(
-        params, _to_time_major(xs) if time_major else xs, carry,
-        seq_lengths=lengths, reverse=reverse, time_major=time_major)
+        params,
+        _to_time_major(xs) if time_major else xs,
+        carry,
+        seq_lengths=lengths,
+        reverse=reverse,
+        time_major=time_major,
+    )
     if time_major:
         got_ys = jnp.swapaxes(got_ys, 0, 1)
     assert got_ys.dtype == dtype
@@ -55,30 +61,27 @@ def test_values_match_oracle(case, size, use_lengths, reverse, time_major, dtype
         assert got.dtype == dtype
     tol = TOL[dtype]
     np.testing.assert_allclose(got_ys, want_ys, atol=tol, rtol=tol)
-    for got, want in zip(jax.tree.leaves(got_carry), jax.tree.leaves(want_carry),
-                         strict=True):
+    for got, want in zip(jax.tree.leaves(got_carry), jax.tree.leaves(want_carry), strict=True):
         np.testing.assert_allclose(got, want, atol=tol, rtol=tol)
 
 
 @pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
 @pytest.mark.parametrize('dtype', [jnp.bfloat16, np.float16])
 @pytest.mark.parametrize('use_lengths,reverse', [(False, False), (True, True)])
-def test_half_precision_computation_keeps_float32_carry(case, dtype, use_lengths,
-                                                         reverse):
+def test_half_precision_computation_keeps_float32_carry(case, dtype, use_lengths, reverse):
     size = SIZES[0]
     rng, params, xs, carry = _setup(case, size, dtype=np.float32)
     lengths = lengths_for(rng, size[0], size[1]) if use_lengths else None
-    want_carry, want_ys = reference.run(
-        case.ref_cell, as_dict(params), xs, carry, lengths, reverse)
-    got_carry, got_ys = case.run(params, xs, carry, seq_lengths=lengths, reverse=reverse,
-                                 dtype=dtype)
+    want_carry, want_ys = reference.run(case.ref_cell, as_dict(params), xs, carry, lengths, reverse)
+    got_carry, got_ys = case.run(
+        params, xs, carry, seq_lengths=lengths, reverse=reverse, dtype=dtype
+    )
     assert got_ys.dtype == dtype
     for got in jax.tree.leaves(got_carry):
         assert got.dtype == np.float32
     tol = TOL[dtype]
     np.testing.assert_allclose(np.asarray(got_ys, np.float64), want_ys, atol=tol)
-    for got, want in zip(jax.tree.leaves(got_carry), jax.tree.leaves(want_carry),
-                         strict=True):
+    for got, want in zip(jax.tree.leaves(got_carry), jax.tree.leaves(want_carry), strict=True):
         np.testing.assert_allclose(got, want, atol=tol)
     # Half-precision parameters and inputs compute in that dtype with a float32 carry.
     half = jax.tree.map(lambda a: jnp.asarray(a, dtype), (params, xs))
@@ -104,8 +107,14 @@ def _scalar(ys, carry, wy, wc):
 @pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
 @pytest.mark.parametrize(
     'size,use_lengths,reverse',
-    [(SIZES[0], False, False), (SIZES[0], True, False), (SIZES[0], False, True),
-     (SIZES[0], True, True), (SIZES[2], True, True)])
+    [
+        (SIZES[0], False, False),
+        (SIZES[0], True, False),
+        (SIZES[0], False, True),
+        (SIZES[0], True, True),
+        (SIZES[2], True, True),
+    ],
+)
 def test_gradients_match_oracle(case, size, use_lengths, reverse):
     rng, params, xs, carry = _setup(case, size, seed=1)
     lengths = lengths_for(rng, size[0], size[1]) if use_lengths else None
@@ -121,9 +130,9 @@ def test_gradients_match_oracle(case, size, use_lengths, reverse):
     carry_parts = list(jax.tree.leaves(carry))
 
     def oracle(*arrays):
-        p = dict(zip(names, arrays[:len(names)], strict=True))
+        p = dict(zip(names, arrays[: len(names)], strict=True))
         x = arrays[len(names)]
-        c = arrays[len(names) + 1:]
+        c = arrays[len(names) + 1 :]
         c = tuple(c) if case.lstm_carry else c[0]
         c_out, ys = reference.run(case.ref_cell, p, x, c, lengths, reverse)
         return float(_scalar(ys, c_out, wy, wc))
@@ -172,8 +181,7 @@ def test_many_batch_axes_unbatched_and_unroll(case):
     lengths = rng.integers(0, 6, size=(2, 3)).astype(np.int32)
     carry, ys = case.run(params, xs, seq_lengths=lengths, unroll=3)
     assert ys.shape == (2, 3, 5, 4)
-    flat_carry, flat_ys = case.run(params, xs.reshape(6, 5, 3),
-                                   seq_lengths=lengths.reshape(6))
+    flat_carry, flat_ys = case.run(params, xs.reshape(6, 5, 3), seq_lengths=lengths.reshape(6))
     np.testing.assert_allclose(ys.reshape(6, 5, 4), flat_ys, atol=1e-6)
     for a, b in zip(jax.tree.leaves(carry), jax.tree.leaves(flat_carry), strict=True):
         assert a.shape == (2, 3, 4)
@@ -194,14 +202,13 @@ def test_jit_vmap_grad(case):
 
     def loss(params, xs, lengths):
         _, ys = case.run(params, xs, seq_lengths=lengths, reverse=True)
-        return (ys ** 2).sum()
+        return (ys**2).sum()
 
     eager = loss(params, xs, lengths)
     jitted = jax.jit(loss)(params, xs, lengths)  # traced seq_lengths
     np.testing.assert_allclose(jitted, eager, rtol=1e-6)
     # vmap over an extra leading axis equals the flat batch.
-    per = jax.vmap(lambda x, n: case.run(params, x[None], seq_lengths=n[None])[1][0])(
-        xs, lengths)
+    per = jax.vmap(lambda x, n: case.run(params, x[None], seq_lengths=n[None])[1][0])(xs, lengths)
     _, flat = case.run(params, xs, seq_lengths=lengths)
     np.testing.assert_allclose(per, flat, atol=1e-6)
     grads = jax.jit(jax.grad(loss))(params, xs, lengths)
@@ -236,13 +243,15 @@ def test_padding_values_never_matter(case, data):
     params = case.params(rng, in_features, hidden)
     xs = rng.standard_normal((batch, steps, in_features)).astype(np.float32)
     lengths = np.asarray(
-        data.draw(hnp.arrays(np.int32, batch, elements=st.integers(0, steps)),
-                  label='lengths'))
+        data.draw(hnp.arrays(np.int32, batch, elements=st.integers(0, steps)), label='lengths')
+    )
     reverse = data.draw(st.booleans(), label='reverse')
     noise = data.draw(
-        hnp.arrays(np.float32, xs.shape,
-                   elements=st.floats(width=32)),  # any float32, inf and nan included
-        label='padding values')
+        hnp.arrays(
+            np.float32, xs.shape, elements=st.floats(width=32)
+        ),  # any float32, inf and nan included
+        label='padding values',
+    )
     padded = np.arange(steps)[None, :] >= lengths[:, None]
     xs2 = np.where(padded[..., None], noise, xs)
     c1, y1 = case.run(params, xs, seq_lengths=lengths, reverse=reverse)
@@ -251,6 +260,7 @@ def test_padding_values_never_matter(case, data):
     for a, b in zip(jax.tree.leaves(c1), jax.tree.leaves(c2), strict=True):
         np.testing.assert_array_equal(a, b)
     assert np.all(np.asarray(y1)[padded] == 0)
+
     # Gradients w.r.t. the parameters do not see the padding either.
     def loss(p, x):
         return (case.run(p, x, seq_lengths=lengths, reverse=reverse)[1] ** 2).sum()
@@ -258,3 +268,42 @@ def test_padding_values_never_matter(case, data):
     g1, g2 = jax.grad(loss)(params, xs), jax.grad(loss)(params, xs2)
     for a, b in zip(g1, g2, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def _dots(jaxpr, inside_loop=False, found=None):
+    """(output shape, inside a scan?) of every dot_general in a jaxpr, recursively."""
+    found = [] if found is None else found
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == 'dot_general':
+            found.append((tuple(eqn.outvars[0].aval.shape), inside_loop))
+        for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+            _dots(sub, inside_loop or eqn.primitive.name in ('scan', 'while'), found)
+    return found
+
+
+@pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
+def test_design_hoisted_projection_and_matmul_weight_gradients(case):
+    """Forward: one [t, b, g] input projection outside the loop. Backward: inside the
+    loop only [b, h] state-gradient matmuls; every weight gradient is one matmul outside."""
+    batch, steps, in_features, hidden = 3, 7, 5, 4
+    rng = np.random.default_rng(0)
+    params = case.params(rng, in_features, hidden)
+    xs = rng.standard_normal((batch, steps, in_features)).astype(np.float32)
+    g = case.gates * hidden
+
+    def loss(params, xs):
+        return case.run(params, xs)[1].sum()
+
+    fwd = _dots(jax.make_jaxpr(loss)(params, xs).jaxpr)
+    outside_fwd = [sorted(s) for s, loop in fwd if not loop]
+    assert outside_fwd == [sorted((steps, batch, g))]  # one projection, any axis order
+    bwd = _dots(jax.make_jaxpr(jax.grad(loss, argnums=(0, 1)))(params, xs).jaxpr)
+    outside = {s for s, loop in bwd if not loop}
+    assert (in_features, g) in outside or (g, in_features) in outside  # dW_ih
+    assert any(sorted(s) == sorted((steps, batch, in_features)) for s in outside)  # dx
+    w_hh_grads = [
+        s for s, loop in bwd if not loop and len(s) == 2 and sorted(s) != sorted((in_features, g))
+    ]
+    assert sum(np.prod(s) for s in w_hh_grads) == hidden * g  # dW_hh, possibly in blocks
+    inside_bwd = [s for s, loop in bwd if loop][len([1 for _, loop in fwd if loop]) :]
+    assert inside_bwd and all(s == (batch, hidden) for s in inside_bwd)

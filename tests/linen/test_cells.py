@@ -37,7 +37,11 @@ def _random_bias(params, key):
     leaves, tree = jax.tree.flatten(params)
     keys = jax.random.split(key, len(leaves))
     return jax.tree.unflatten(
-        tree, [x + 0.3 * jax.random.normal(k, x.shape, x.dtype) for x, k in zip(leaves, keys)]
+        tree,
+        [
+            x + 0.3 * jax.random.normal(k, x.shape, x.dtype)
+            for x, k in zip(leaves, keys, strict=True)
+        ],
     )
 
 
@@ -62,9 +66,17 @@ def test_parity_with_flax(name, flax_cls, ours_cls, to_fused, reverse, keep_orde
     assert np.all(np.asarray(oy)[~valid] == 0)
 
 
-@pytest.mark.parametrize('cell', [jl.LSTMCell(H), jl.GRUCell(H), jl.GRUCell(H, reset_after=False),
-                                  jl.SimpleCell(H), jl.SimpleCell(H, activation='relu')],
-                         ids=['lstm', 'gru', 'gru_before', 'simple', 'simple_relu'])
+@pytest.mark.parametrize(
+    'cell',
+    [
+        jl.LSTMCell(H),
+        jl.GRUCell(H),
+        jl.GRUCell(H, reset_after=False),
+        jl.SimpleCell(H),
+        jl.SimpleCell(H, activation='relu'),
+    ],
+    ids=['lstm', 'gru', 'gru_before', 'simple', 'simple_relu'],
+)
 def test_same_numbers_three_ways(cell):
     """Fused RNN == flax.linen.RNN over the jaxrnn cell == a Python loop of steps."""
     x = _inputs(3)
@@ -122,12 +134,14 @@ def test_custom_cell_inside_flax_and_jaxrnn_rnn():
 
 def test_initializers_follow_flax():
     cell = jl.LSTMCell(H, forget_bias=1.0)
-    v = cell.init(jax.random.key(0), cell.initialize_carry(jax.random.key(0), (B, I)), _inputs()[:, 0])
+    v = cell.init(
+        jax.random.key(0), cell.initialize_carry(jax.random.key(0), (B, I)), _inputs()[:, 0]
+    )
     p = v['params']
     assert p['input_kernel'].shape == (I, 4 * H) and p['recurrent_kernel'].shape == (H, 4 * H)
     np.testing.assert_array_equal(p['bias'], np.repeat([0.0, 1.0, 0.0, 0.0], H))
     for k in range(4):  # each gate block of the recurrent kernel is orthogonal
-        block = np.asarray(p['recurrent_kernel'][:, k * H:(k + 1) * H])
+        block = np.asarray(p['recurrent_kernel'][:, k * H : (k + 1) * H])
         np.testing.assert_allclose(block @ block.T, np.eye(H), atol=1e-5)
     gru = jl.GRUCell(H).init(jax.random.key(0), jnp.zeros((B, H)), _inputs()[:, 0])['params']
     assert gru['recurrent_bias'].shape == (H,) and gru['bias'].shape == (3 * H,)

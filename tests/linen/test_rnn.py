@@ -24,8 +24,7 @@ def _x(shape=(B, T, I), seed=0):
 def _oracle_lstm(params, x, lengths, reverse):
     case = CASES[0]
     carry0 = (np.zeros((x.shape[0], H)), np.zeros((x.shape[0], H)))
-    return reference.run(case.ref_cell, params, np.asarray(x, np.float64), carry0, lengths,
-                         reverse)
+    return reference.run(case.ref_cell, params, np.asarray(x, np.float64), carry0, lengths, reverse)
 
 
 @pytest.mark.parametrize('reverse,keep_order', [(False, False), (True, False), (True, True)])
@@ -36,8 +35,7 @@ def test_seq_lengths_reverse_keep_order_against_oracle(reverse, keep_order):
     (c, h), y = rnn.apply(v, x, seq_lengths=LENGTHS)
     (wc, wh), wy = _oracle_lstm(v['params']['cell'], x, LENGTHS, reverse)
     if reverse and not keep_order:  # Flax's order: processing order, padding at the end
-        wy = np.stack([np.concatenate([wy[b, :n][::-1], wy[b, n:]]) for b, n in
-                       enumerate(LENGTHS)])
+        wy = np.stack([np.concatenate([wy[b, :n][::-1], wy[b, n:]]) for b, n in enumerate(LENGTHS)])
     np.testing.assert_allclose(y, wy, atol=2e-6)
     np.testing.assert_allclose(c, wc, atol=2e-6)
     np.testing.assert_allclose(h, wh, atol=2e-6)
@@ -102,8 +100,13 @@ def test_bidirectional_matches_flax_bidirectional():
         np.testing.assert_allclose(a, b, atol=1e-6)
     # With lengths: the backward half at step t has read x[n-1], ..., x[t].
     y = ours.apply(v, x, seq_lengths=LENGTHS)[1]
-    bwd = jl.RNN(jl.GRUCell(H)).apply({'params': v['params']['backward_rnn']}, x,
-                                      seq_lengths=LENGTHS, reverse=True, keep_order=True)
+    bwd = jl.RNN(jl.GRUCell(H)).apply(
+        {'params': v['params']['backward_rnn']},
+        x,
+        seq_lengths=LENGTHS,
+        reverse=True,
+        keep_order=True,
+    )
     np.testing.assert_allclose(y[..., H:], bwd, atol=1e-6)
 
 

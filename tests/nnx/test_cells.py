@@ -55,12 +55,16 @@ def test_parity_with_flax_nnx(name, flax_cls, ours_cls, to_fused, reverse, keep_
     np.testing.assert_allclose(np.asarray(oy)[valid], np.asarray(fy)[valid], atol=2e-6)
 
 
-@pytest.mark.parametrize('make', [
-    lambda: jn.LSTMCell(I, H, forget_bias=0.5, rngs=nnx.Rngs(0)),
-    lambda: jn.GRUCell(I, H, rngs=nnx.Rngs(0)),
-    lambda: jn.GRUCell(I, H, reset_after=False, rngs=nnx.Rngs(0)),
-    lambda: jn.SimpleCell(I, H, rngs=nnx.Rngs(0)),
-], ids=['lstm', 'gru', 'gru_before', 'simple'])
+@pytest.mark.parametrize(
+    'make',
+    [
+        lambda: jn.LSTMCell(I, H, forget_bias=0.5, rngs=nnx.Rngs(0)),
+        lambda: jn.GRUCell(I, H, rngs=nnx.Rngs(0)),
+        lambda: jn.GRUCell(I, H, reset_after=False, rngs=nnx.Rngs(0)),
+        lambda: jn.SimpleCell(I, H, rngs=nnx.Rngs(0)),
+    ],
+    ids=['lstm', 'gru', 'gru_before', 'simple'],
+)
 def test_same_numbers_three_ways(make):
     cell = make()
     _perturb_biases(cell, 2)
@@ -80,14 +84,15 @@ def test_init_matches_linen_conventions():
     cell = jn.LSTMCell(I, H, forget_bias=1.0, rngs=nnx.Rngs(0))
     np.testing.assert_array_equal(cell.bias[...], np.repeat([0.0, 1.0, 0.0, 0.0], H))
     for k in range(4):
-        block = np.asarray(cell.recurrent_kernel[...][:, k * H:(k + 1) * H])
+        block = np.asarray(cell.recurrent_kernel[...][:, k * H : (k + 1) * H])
         np.testing.assert_allclose(block @ block.T, np.eye(H), atol=1e-5)
     gru = jn.GRUCell(I, H, rngs=nnx.Rngs(0))
     assert gru.recurrent_bias.shape == (H,)
     c, h = cell.initialize_carry((2, 7, I))
     assert c.shape == (2, 7, H) and c.dtype == jnp.float32
-    carry = gru.initialize_carry((B, I), rngs=nnx.Rngs(carry=1),
-                                 carry_init=nnx.initializers.normal(1.0))
+    carry = gru.initialize_carry(
+        (B, I), rngs=nnx.Rngs(carry=1), carry_init=nnx.initializers.normal(1.0)
+    )
     assert carry.shape == (B, H) and float(jnp.abs(carry).sum()) > 0
     with pytest.raises(ValueError, match='rngs must be given'):
         gru.initialize_carry((B, I), carry_init=nnx.initializers.normal(1.0))

@@ -1,0 +1,39 @@
+"""Every example runs at its --quick size and shows what its README says."""
+
+import importlib.util
+import pathlib
+import sys
+
+import pytest
+
+EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / 'examples'
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(f'examples_{name}', EXAMPLES / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[f'examples_{name}'] = module  # dataclasses (Flax modules) need it
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def _float32_defaults():
+    """Examples run as users run them: without the suite's float64 default."""
+    import jax
+
+    jax.config.update('jax_enable_x64', False)
+    yield
+    jax.config.update('jax_enable_x64', True)
+
+
+def test_swap_flax(capsys):
+    diff, final_loss = _load('swap_flax').main(['--quick'])
+    assert diff < 1e-6
+    out = capsys.readouterr().out
+    first_loss = float(out.split('step    0  loss ')[1].split()[0])
+    assert final_loss < first_loss
+
+
+def test_decode():
+    assert _load('decode').main(['--quick']) < 1e-6
