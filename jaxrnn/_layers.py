@@ -204,24 +204,45 @@ def masked_step(cell_fn: Callable, carry, x, valid):
     return new_carry, y
 
 
-def finish(
+def run_rnn(
+    cell,
     carry,
-    outputs,
+    inputs,
     *,
-    reverse,
-    keep_order,
+    fused: bool,
+    generic_scan: Callable,
     seq_lengths,
+    time_axis: int,
     batch_dims,
-    time_major,
-    return_carry,
-    aligned,
+    time_major: bool,
+    reverse: bool,
+    keep_order: bool,
+    return_carry: bool,
+    unroll: int,
 ):
-    """Puts reversed outputs in Flax's order and packs the return value.
+    """The body of ``RNN.__call__`` shared by Linen and NNX.
 
-    ``aligned`` says whether ``outputs[t]`` belongs to ``inputs[t]`` (the fused kernel)
-    or to the t-th processed step (the generic scan over flipped inputs).
+    A fused cell runs ``cell.sequence`` (outputs aligned with inputs). Any other cell runs
+    ``generic_scan(inputs, carry, valid) -> (carry, outputs)``, the framework's own scan of
+    :func:`masked_step`, over inputs flipped within their lengths when ``reverse`` (outputs
+    in processing order). Reversed outputs are then put in Flax's order: processing order,
+    or input order with ``keep_order``.
     """
-    if reverse and keep_order != aligned:
+    if fused:
+        carry, outputs = cell.sequence(
+            inputs,
+            carry,
+            seq_lengths=seq_lengths,
+            reverse=reverse,
+            time_major=time_major,
+            unroll=unroll,
+        )
+    else:
+        if reverse:
+            inputs = flip(inputs, seq_lengths, batch_dims, time_major)
+        valid = valid_mask(seq_lengths, inputs.shape[time_axis], time_major)
+        carry, outputs = generic_scan(inputs, carry, valid)
+    if reverse and keep_order != fused:
         outputs = flip(outputs, seq_lengths, batch_dims, time_major)
     return (carry, outputs) if return_carry else outputs
 

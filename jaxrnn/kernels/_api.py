@@ -124,6 +124,21 @@ def _check_unroll(unroll):
         raise ValueError(f'unroll must be a positive int, got {unroll!r}.')
 
 
+def _check_inputs(x, name: str, layout: str, min_rank: int, in_features: int):
+    """Rank, floating dtype and feature size of ``x``; returns its shape."""
+    shape, dtype = _shape_dtype(x, name)
+    if len(shape) < min_rank:
+        raise ValueError(f'{name} must have rank >= {min_rank} ({layout}), got shape {shape}.')
+    if not _is_float(dtype):
+        raise TypeError(f'{name} must have a floating dtype, got {dtype}.')
+    if shape[-1] != in_features:
+        raise ValueError(
+            f'{name} has {shape[-1]} features (last axis of shape {shape}) but '
+            f'params.input_kernel expects {in_features}.'
+        )
+    return shape
+
+
 def run_sequence(
     cell,
     params,
@@ -141,17 +156,8 @@ def run_sequence(
     in_features, hidden = check_params(cell, params)
     _check_dtype_arg(dtype)
     _check_unroll(unroll)
-    shape, x_dtype = _shape_dtype(xs, 'xs')
     layout = '[t, *batch, features]' if time_major else '[*batch, t, features]'
-    if len(shape) < 2:
-        raise ValueError(f'xs must have rank >= 2 ({layout}), got shape {shape}.')
-    if not _is_float(x_dtype):
-        raise TypeError(f'xs must have a floating dtype, got {x_dtype}.')
-    if shape[-1] != in_features:
-        raise ValueError(
-            f'xs has {shape[-1]} features (last axis of shape {shape}) but '
-            f'params.input_kernel expects {in_features}.'
-        )
+    shape = _check_inputs(xs, 'xs', layout, 2, in_features)
     if time_major:
         num_steps, batch_shape = shape[0], shape[1:-1]
     else:
@@ -198,16 +204,7 @@ def run_step(cell, params, carry, x, *, dtype, precision):
     """Checks the arguments of a single step and runs it."""
     in_features, hidden = check_params(cell, params)
     _check_dtype_arg(dtype)
-    shape, x_dtype = _shape_dtype(x, 'x')
-    if len(shape) < 1:
-        raise ValueError(f'x must have rank >= 1 ([*batch, features]), got shape {shape}.')
-    if not _is_float(x_dtype):
-        raise TypeError(f'x must have a floating dtype, got {x_dtype}.')
-    if shape[-1] != in_features:
-        raise ValueError(
-            f'x has {shape[-1]} features (last axis of shape {shape}) but '
-            f'params.input_kernel expects {in_features}.'
-        )
+    shape = _check_inputs(x, 'x', '[*batch, features]', 1, in_features)
     state = check_carry(cell, carry, shape[:-1], hidden)
     cdt, _ = _math.dtypes([x, *params], dtype)
     new_state, y = _scan.step(cell, params, state, jnp.asarray(x), cdt=cdt, precision=precision)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any, Callable, Mapping
 
@@ -88,38 +89,24 @@ class RNN(nn.Module):
         else:
             carry = initial_carry
 
-        if isinstance(self.cell, FusedCell):
-            carry, outputs = self.cell.sequence(
-                inputs,
-                carry,
-                seq_lengths=seq_lengths,
-                reverse=reverse,
-                time_major=time_major,
-                unroll=self.unroll,
-            )
-            aligned = True
-        else:
-            carry, outputs = self._scan(
-                inputs, carry, seq_lengths, time_axis, batch_dims, time_major, reverse
-            )
-            aligned = False
-        return _layers.finish(
+        return _layers.run_rnn(
+            self.cell,
             carry,
-            outputs,
-            reverse=reverse,
-            keep_order=keep_order,
+            inputs,
+            fused=isinstance(self.cell, FusedCell),
+            generic_scan=functools.partial(self._scan, time_axis=time_axis),
             seq_lengths=seq_lengths,
+            time_axis=time_axis,
             batch_dims=batch_dims,
             time_major=time_major,
+            reverse=reverse,
+            keep_order=keep_order,
             return_carry=return_carry,
-            aligned=aligned,
+            unroll=self.unroll,
         )
 
-    def _scan(self, inputs, carry, seq_lengths, time_axis, batch_dims, time_major, reverse):
+    def _scan(self, inputs, carry, valid, *, time_axis):
         """Step-by-step ``nn.scan`` for cells without a fused kernel."""
-        if reverse:
-            inputs = _layers.flip(inputs, seq_lengths, batch_dims, time_major)
-        valid = _layers.valid_mask(seq_lengths, inputs.shape[time_axis], time_major)
 
         def body(cell, carry, xs):
             x, v = xs
