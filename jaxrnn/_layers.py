@@ -7,6 +7,7 @@ here (that is in ``jaxrnn.kernels``) and nothing here owns parameters.
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any, Callable
 
 import jax
@@ -245,6 +246,39 @@ def run_rnn(
     if reverse and keep_order != fused:
         outputs = flip(outputs, seq_lengths, batch_dims, time_major)
     return (carry, outputs) if return_carry else outputs
+
+
+def bidirectional(
+    forward_rnn,
+    backward_rnn,
+    merge_fn,
+    inputs,
+    *,
+    initial_carry,
+    seq_lengths,
+    time_major: bool,
+    return_carry: bool,
+    forward_kwargs: dict,
+    backward_kwargs: dict,
+):
+    """The body of ``Bidirectional.__call__`` shared by Linen and NNX.
+
+    The backward RNN reads each sequence in reverse within its length and its outputs come
+    back in input order (``keep_order``), so the two merge step by step. ``*_kwargs`` carry
+    each framework's key argument (``init_key`` in Linen, ``rngs`` in NNX).
+    """
+    carry_fwd, carry_bwd = (None, None) if initial_carry is None else initial_carry
+    if forward_rnn is backward_rnn:
+        logging.warning('forward_rnn and backward_rnn are the same object: they share parameters.')
+    common = dict(seq_lengths=seq_lengths, return_carry=True, time_major=time_major)
+    carry_fwd, out_fwd = forward_rnn(
+        inputs, initial_carry=carry_fwd, reverse=False, **common, **forward_kwargs
+    )
+    carry_bwd, out_bwd = backward_rnn(
+        inputs, initial_carry=carry_bwd, reverse=True, keep_order=True, **common, **backward_kwargs
+    )
+    outputs = jax.tree.map(merge_fn, out_fwd, out_bwd)
+    return ((carry_fwd, carry_bwd), outputs) if return_carry else outputs
 
 
 def concatenate(a: Array, b: Array) -> Array:

@@ -6,6 +6,15 @@ promotion to float64 is caught rather than hidden.
 """
 
 import jax
+import pytest
 
 jax.config.update('jax_enable_x64', True)
 jax.config.update('jax_numpy_rank_promotion', 'raise')
+
+
+@pytest.fixture
+def float32_defaults():
+    """Runs a test as users run jaxrnn: without the suite's float64 default."""
+    jax.config.update('jax_enable_x64', False)
+    yield
+    jax.config.update('jax_enable_x64', True)

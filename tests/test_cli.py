@@ -2,17 +2,11 @@
 
 import re
 
-import jax
 import pytest
 
 from jaxrnn import cli
 
-
-@pytest.fixture(autouse=True)
-def _float32_defaults():
-    jax.config.update('jax_enable_x64', False)
-    yield
-    jax.config.update('jax_enable_x64', True)
+pytestmark = pytest.mark.usefixtures('float32_defaults')
 
 
 def test_demo_quick(capsys):

@@ -17,14 +17,7 @@ def _load(name):
     return module
 
 
-@pytest.fixture(autouse=True)
-def _float32_defaults():
-    """Examples run as users run them: without the suite's float64 default."""
-    import jax
-
-    jax.config.update('jax_enable_x64', False)
-    yield
-    jax.config.update('jax_enable_x64', True)
+pytestmark = pytest.mark.usefixtures('float32_defaults')
 
 
 def test_swap_flax(capsys):

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import functools
-import logging
 from typing import Any, Callable, Mapping
 
 import flax.linen as nn
@@ -161,30 +160,15 @@ class Bidirectional(nn.Module):
             key_fwd, key_bwd = jax.random.split(init_key)
         else:
             key_fwd = key_bwd = None
-        carry_fwd, carry_bwd = (None, None) if initial_carry is None else initial_carry
-        if self.forward_rnn is self.backward_rnn:
-            logging.warning(
-                'forward_rnn and backward_rnn are the same object: they share parameters.'
-            )
-        carry_fwd, out_fwd = self.forward_rnn(
+        return _layers.bidirectional(
+            self.forward_rnn,
+            self.backward_rnn,
+            self.merge_fn,
             inputs,
-            initial_carry=carry_fwd,
-            init_key=key_fwd,
+            initial_carry=initial_carry,
             seq_lengths=seq_lengths,
-            return_carry=True,
             time_major=time_major,
-            reverse=False,
+            return_carry=return_carry,
+            forward_kwargs={'init_key': key_fwd},
+            backward_kwargs={'init_key': key_bwd},
         )
-        carry_bwd, out_bwd = self.backward_rnn(
-            inputs,
-            initial_carry=carry_bwd,
-            init_key=key_bwd,
-            seq_lengths=seq_lengths,
-            return_carry=True,
-            time_major=time_major,
-            reverse=True,
-            keep_order=True,
-        )
-        outputs = jax.tree.map(self.merge_fn, out_fwd, out_bwd)
-        carry = (carry_fwd, carry_bwd)
-        return (carry, outputs) if return_carry else outputs

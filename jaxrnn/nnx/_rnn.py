@@ -4,7 +4,6 @@ and ``flax.nnx.Bidirectional``."""
 from __future__ import annotations
 
 import functools
-import logging
 from typing import Any, Callable
 
 import jax
@@ -137,30 +136,15 @@ class Bidirectional(nnx.Module):
     ):
         time_major = self.time_major if time_major is None else time_major
         return_carry = self.return_carry if return_carry is None else return_carry
-        carry_fwd, carry_bwd = (None, None) if initial_carry is None else initial_carry
-        if self.forward_rnn is self.backward_rnn:
-            logging.warning(
-                'forward_rnn and backward_rnn are the same object: they share parameters.'
-            )
-        carry_fwd, out_fwd = self.forward_rnn(
+        return _layers.bidirectional(
+            self.forward_rnn,
+            self.backward_rnn,
+            self.merge_fn,
             inputs,
-            initial_carry=carry_fwd,
-            rngs=rngs,
+            initial_carry=initial_carry,
             seq_lengths=seq_lengths,
-            return_carry=True,
             time_major=time_major,
-            reverse=False,
+            return_carry=return_carry,
+            forward_kwargs={'rngs': rngs},
+            backward_kwargs={'rngs': rngs},
         )
-        carry_bwd, out_bwd = self.backward_rnn(
-            inputs,
-            initial_carry=carry_bwd,
-            rngs=rngs,
-            seq_lengths=seq_lengths,
-            return_carry=True,
-            time_major=time_major,
-            reverse=True,
-            keep_order=True,
-        )
-        outputs = jax.tree.map(self.merge_fn, out_fwd, out_bwd)
-        carry = (carry_fwd, carry_bwd)
-        return (carry, outputs) if return_carry else outputs
