@@ -284,3 +284,91 @@ def bidirectional(
 def concatenate(a: Array, b: Array) -> Array:
     """The default merge of ``Bidirectional``: concatenate along features."""
     return jnp.concatenate([a, b], axis=-1)
+
+
+# --- stacks: PyTorch-style multi-layer, optionally bidirectional ---------------------------
+
+
+def num_directions(bidirectional: bool) -> int:
+    return 2 if bidirectional else 1
+
+
+def check_stack_config(num_layers, dropout_rate, dropout_name: str):
+    if not isinstance(num_layers, int) or isinstance(num_layers, bool) or num_layers < 1:
+        raise ValueError(f'num_layers must be an integer >= 1, got {num_layers!r}.')
+    if not 0.0 <= float(dropout_rate) < 1.0:
+        raise ValueError(f'{dropout_name} must be in [0, 1), got {dropout_rate!r}.')
+
+
+def check_stack_carry(carry, num_layers: int, num_dirs: int):
+    """The stack carry is ``carry[layer][direction]``, each a cell carry."""
+    if carry is None:
+        return
+    if not isinstance(carry, (tuple, list)) or len(carry) != num_layers:
+        got = (
+            f'a {type(carry).__name__} of length {len(carry)}'
+            if isinstance(carry, (tuple, list))
+            else type(carry).__name__
+        )
+        raise ValueError(
+            f'initial_carry must be a tuple of {num_layers} per-layer carries '
+            f'(carry[layer][direction]), got {got}.'
+        )
+    for k, layer in enumerate(carry):
+        if not isinstance(layer, (tuple, list)) or len(layer) != num_dirs:
+            raise ValueError(
+                f'initial_carry[{k}] must be a tuple of {num_dirs} carries (one per '
+                f'direction), got {type(layer).__name__}'
+                + (f' of length {len(layer)}' if isinstance(layer, (tuple, list)) else '')
+                + '.'
+            )
+
+
+def run_layer(cells, inputs, carry, *, seq_lengths, time_major: bool, unroll: int):
+    """One stack layer: ``cells`` is ``(forward,)`` or ``(forward, backward)``. The
+    backward cell reads each sequence from its last valid step; its outputs stay aligned
+    with the inputs, so the two directions concatenate step by step."""
+    carries, outputs = [], []
+    for d, cell in enumerate(cells):
+        c, y = cell.sequence(
+            inputs,
+            None if carry is None else carry[d],
+            seq_lengths=seq_lengths,
+            reverse=d == 1,
+            time_major=time_major,
+            unroll=unroll,
+        )
+        carries.append(c)
+        outputs.append(y)
+    y = outputs[0] if len(outputs) == 1 else jnp.concatenate(outputs, axis=-1)
+    return tuple(carries), y
+
+
+def run_stack(layers, inputs, carry, *, dropout: Callable, **layer_kwargs):
+    """Runs ``layer(x, carry_k, **layer_kwargs) -> (carry_k, y)`` for each layer, with
+    ``dropout`` between layers (not after the last, as ``torch.nn.LSTM``)."""
+    carries = []
+    x = inputs
+    for k, layer in enumerate(layers):
+        if k:
+            x = dropout(x)
+        c, x = layer(x, None if carry is None else carry[k], **layer_kwargs)
+        carries.append(c)
+    return tuple(carries), x
+
+
+def step_stack(layers, carry, inputs, *, dropout: Callable, bidirectional: bool):
+    """One step through every layer of a unidirectional stack (for decoding)."""
+    if bidirectional:
+        raise ValueError(
+            'step needs a unidirectional stack: a backward direction reads the sequence '
+            'from its end, so it cannot be decoded one token at a time.'
+        )
+    carries = []
+    x = inputs
+    for k, layer in enumerate(layers):
+        if k:
+            x = dropout(x)
+        c, x = layer.step(carry[k][0], x)
+        carries.append((c,))
+    return tuple(carries), x

@@ -99,3 +99,23 @@ def numerical_grad(fn, arrays, eps=1e-6):
             gflat[k] = (up - down) / (2 * eps)
         grads.append(g)
     return grads
+
+
+def run_stack(cell, params, xs, carry, lengths=None):
+    """A stack ``{'layer_k': {'forward': p, 'backward': p}}`` over ``xs [b, t, i]``:
+    layer ``k`` reads layer ``k - 1``'s outputs, the backward direction runs :func:`run`
+    with ``reverse``, and the directions concatenate. ``carry[k][d]`` as jaxrnn's stacks.
+    """
+    x = np.asarray(xs, np.float64)
+    finals = []
+    for k in range(len(params)):
+        layer = params[f'layer_{k}']
+        outs, layer_finals = [], []
+        for d, name in enumerate(('forward', 'backward')):
+            if name in layer:
+                c, y = run(cell, layer[name], x, carry[k][d], lengths, reverse=d == 1)
+                outs.append(y)
+                layer_finals.append(c)
+        x = np.concatenate(outs, axis=-1)
+        finals.append(tuple(layer_finals))
+    return tuple(finals), x

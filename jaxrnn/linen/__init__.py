@@ -7,3 +7,7 @@ from jaxrnn.linen._cells import LSTMCell as LSTMCell
 from jaxrnn.linen._cells import SimpleCell as SimpleCell
 from jaxrnn.linen._rnn import RNN as RNN
 from jaxrnn.linen._rnn import Bidirectional as Bidirectional
+from jaxrnn.linen._stack import GRU as GRU
+from jaxrnn.linen._stack import LSTM as LSTM
+from jaxrnn.linen._stack import SimpleRNN as SimpleRNN
+from jaxrnn.linen._stack import Stack as Stack

@@ -7,3 +7,7 @@ from jaxrnn.nnx._cells import LSTMCell as LSTMCell
 from jaxrnn.nnx._cells import SimpleCell as SimpleCell
 from jaxrnn.nnx._rnn import RNN as RNN
 from jaxrnn.nnx._rnn import Bidirectional as Bidirectional
+from jaxrnn.nnx._stack import GRU as GRU
+from jaxrnn.nnx._stack import LSTM as LSTM
+from jaxrnn.nnx._stack import SimpleRNN as SimpleRNN
+from jaxrnn.nnx._stack import Stack as Stack

@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 
 import jaxrnn.linen as jl
-from tests import flax_maps
+from jaxrnn import convert
 
 B, T, I, H = 3, 6, 5, 4
 LENGTHS = np.array([6, 1, 4], np.int32)
 
 PAIRS = [
-    ('LSTMCell', nn.LSTMCell, jl.LSTMCell, flax_maps.linen_lstm),
-    ('OptimizedLSTMCell', nn.OptimizedLSTMCell, jl.LSTMCell, flax_maps.linen_lstm),
-    ('GRUCell', nn.GRUCell, jl.GRUCell, flax_maps.linen_gru),
-    ('SimpleCell', nn.SimpleCell, jl.SimpleCell, flax_maps.linen_simple),
+    ('LSTMCell', nn.LSTMCell, jl.LSTMCell),
+    ('OptimizedLSTMCell', nn.OptimizedLSTMCell, jl.LSTMCell),
+    ('GRUCell', nn.GRUCell, jl.GRUCell),
+    ('SimpleCell', nn.SimpleCell, jl.SimpleCell),
 ]
 
 
@@ -45,15 +45,15 @@ def _random_bias(params, key):
     )
 
 
-@pytest.mark.parametrize('name,flax_cls,ours_cls,to_fused', PAIRS, ids=[p[0] for p in PAIRS])
+@pytest.mark.parametrize('name,flax_cls,ours_cls', PAIRS, ids=[p[0] for p in PAIRS])
 @pytest.mark.parametrize('reverse,keep_order', [(False, False), (True, False), (True, True)])
-def test_parity_with_flax(name, flax_cls, ours_cls, to_fused, reverse, keep_order):
+def test_parity_with_flax(name, flax_cls, ours_cls, reverse, keep_order):
     x = _inputs()
     flax_rnn = nn.RNN(flax_cls(H), return_carry=True, reverse=reverse, keep_order=keep_order)
     fv = flax_rnn.init(jax.random.key(1), x)
     fv = {'params': _random_bias(fv['params'], jax.random.key(2))}
     ours = jl.RNN(ours_cls(H), return_carry=True, reverse=reverse, keep_order=keep_order)
-    ov = {'params': {'cell': to_fused(fv['params']['cell'])}}
+    ov = {'params': {'cell': convert.from_flax(fv['params']['cell'])}}
 
     _close(ours.apply(ov, x), flax_rnn.apply(fv, x))
     # With seq_lengths (all >= 1: Flax's carry for length 0 is not the initial carry),

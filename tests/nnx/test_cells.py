@@ -9,16 +9,16 @@ import pytest
 from flax import nnx
 
 import jaxrnn.nnx as jn
-from tests import flax_maps
+from jaxrnn import convert
 
 B, T, I, H = 3, 6, 5, 4
 LENGTHS = np.array([6, 1, 4], np.int32)
 
 PAIRS = [
-    ('LSTMCell', nnx.LSTMCell, jn.LSTMCell, flax_maps.nnx_lstm),
-    ('OptimizedLSTMCell', nnx.OptimizedLSTMCell, jn.LSTMCell, flax_maps.nnx_lstm),
-    ('GRUCell', nnx.GRUCell, jn.GRUCell, flax_maps.nnx_gru),
-    ('SimpleCell', nnx.SimpleCell, jn.SimpleCell, flax_maps.nnx_simple),
+    ('LSTMCell', nnx.LSTMCell, jn.LSTMCell),
+    ('OptimizedLSTMCell', nnx.OptimizedLSTMCell, jn.LSTMCell),
+    ('GRUCell', nnx.GRUCell, jn.GRUCell),
+    ('SimpleCell', nnx.SimpleCell, jn.SimpleCell),
 ]
 
 
@@ -39,13 +39,13 @@ def _perturb_biases(module, seed):
             param[...] = param[...] + 0.3 * jax.random.normal(sub, param.shape, param.dtype)
 
 
-@pytest.mark.parametrize('name,flax_cls,ours_cls,to_fused', PAIRS, ids=[p[0] for p in PAIRS])
+@pytest.mark.parametrize('name,flax_cls,ours_cls', PAIRS, ids=[p[0] for p in PAIRS])
 @pytest.mark.parametrize('reverse,keep_order', [(False, False), (True, True)])
-def test_parity_with_flax_nnx(name, flax_cls, ours_cls, to_fused, reverse, keep_order):
+def test_parity_with_flax_nnx(name, flax_cls, ours_cls, reverse, keep_order):
     x = _x()
     theirs = flax_cls(I, H, rngs=nnx.Rngs(0))
     _perturb_biases(theirs, 1)
-    ours = flax_maps.load_nnx(ours_cls(I, H, rngs=nnx.Rngs(1)), to_fused(theirs))
+    ours = convert.load(convert.from_flax(theirs), ours_cls(I, H, rngs=nnx.Rngs(1)))
     kw = dict(return_carry=True, reverse=reverse, keep_order=keep_order)
     _close(jn.RNN(ours, **kw)(x), nnx.RNN(theirs, **kw)(x))
     oc, oy = jn.RNN(ours, **kw)(x, seq_lengths=LENGTHS)

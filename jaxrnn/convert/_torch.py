@@ -1,0 +1,268 @@
+"""PyTorch ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` weights <-> jaxrnn stack params.
+
+PyTorch layer ``k`` (suffix ``_reverse`` for the backward direction) holds
+``weight_ih_l{k}`` ``[G*h, in]``, ``weight_hh_l{k}`` ``[G*h, h]`` and two biases
+``bias_ih_l{k}``, ``bias_hh_l{k}`` ``[G*h]``, gate order (i, f, g, o) for the LSTM and
+(r, z, n) for the GRU, both as jaxrnn's. The fused layout is the transpose, with the
+biases that are added to the same sum merged into one:
+
+  LSTM, RNN  bias = b_ih + b_hh
+  GRU        bias = (b_ir + b_hr, b_iz + b_hz, b_in),  recurrent_bias = b_hn
+
+Going back, the merged bias goes to ``bias_ih`` and ``bias_hh`` gets zeros (``b_hn``
+for the GRU): the module computes the same function, and jaxrnn -> torch -> jaxrnn is
+bit-identical. A torch -> jaxrnn -> torch round trip keeps every weight bit for bit and
+the sum ``b_ih + b_hh`` (the only thing the module's output depends on), not the split.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from jaxrnn.convert import _common
+
+_MODES = {'LSTM': 'lstm', 'GRU': 'gru', 'RNN_TANH': 'simple', 'RNN_RELU': 'simple'}
+_GATES = {'lstm': 4, 'gru': 3, 'simple': 1}
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as e:  # pragma: no cover - exercised only without torch
+        raise ImportError('jaxrnn.convert torch functions need PyTorch: pip install torch') from e
+    return torch
+
+
+def _to_numpy(tensor) -> np.ndarray:
+    torch = _torch()
+    tensor = tensor.detach().cpu()
+    if tensor.dtype == torch.bfloat16:  # NumPy has no bfloat16; reinterpret the bits
+        import ml_dtypes
+
+        return tensor.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+    return tensor.numpy()
+
+
+def _to_tensor(value) -> Any:
+    """A torch tensor holding a copy of ``value`` (bfloat16 via its bits)."""
+    torch = _torch()
+    value = np.array(value, copy=True, order='C')
+    if value.dtype.name == 'bfloat16':
+        return torch.from_numpy(value.view(np.int16)).view(torch.bfloat16)
+    return torch.from_numpy(value)
+
+
+def _name(kind: str, k: int, d: int) -> str:
+    return f'{kind}_l{k}' + ('_reverse' if d else '')
+
+
+def _state_dict_layout(state: Mapping) -> dict[str, Any]:
+    """Layer count, directions and cell kind from a state dict's keys and shapes."""
+    if any(key.startswith('weight_hr') for key in state):
+        raise ValueError(
+            'LSTM with proj_size > 0 (weight_hr_l*) is not supported: jaxrnn has no projected LSTM.'
+        )
+    if 'weight_hh_l0' not in state:
+        raise ValueError(
+            "state_dict has no 'weight_hh_l0': expected the keys of a torch.nn.LSTM, GRU "
+            f'or RNN, got {sorted(state)[:8]}.'
+        )
+    num_layers = 0
+    while f'weight_hh_l{num_layers}' in state:
+        num_layers += 1
+    bidirectional = 'weight_hh_l0_reverse' in state
+    rows, hidden = tuple(state['weight_hh_l0'].shape)
+    kind = _common.KINDS.get(rows // hidden) if rows % hidden == 0 else None
+    if kind is None:
+        raise ValueError(
+            f'weight_hh_l0 has shape {(rows, hidden)}; expected [G*h, h] with G = 4 (LSTM), '
+            '3 (GRU) or 1 (RNN).'
+        )
+    return dict(kind=kind, hidden_size=hidden, num_layers=num_layers, bidirectional=bidirectional)
+
+
+def from_torch(module_or_state_dict) -> dict:
+    """Converts a ``torch.nn.LSTM``, ``GRU`` or ``RNN`` (or its ``state_dict()``) into
+    the params of the matching jaxrnn stack.
+
+    The result ``{'layer_k': {'forward': ..., 'backward': ...}}`` (NumPy arrays, the
+    module's dtype) is the ``'params'`` collection of ``jaxrnn.linen.LSTM(features=h,
+    num_layers=L, bidirectional=...)`` (or ``GRU``, ``SimpleRNN``) and loads into
+    ``jaxrnn.nnx.LSTM`` with :func:`jaxrnn.convert.load`. An ``nn.RNN`` with
+    ``nonlinearity='relu'`` needs ``SimpleRNN(activation='relu')``. ``batch_first`` is a
+    property of the call, not the weights: jaxrnn stacks are batch-major unless
+    ``time_major=True``.
+
+    Raises:
+      ValueError: ``proj_size > 0``, or keys/shapes that are not a PyTorch RNN's.
+    """
+    torch = _torch()
+    if isinstance(module_or_state_dict, torch.nn.Module):
+        module = module_or_state_dict
+        if not isinstance(module, torch.nn.RNNBase):
+            raise TypeError(
+                f'from_torch expects torch.nn.LSTM, GRU or RNN, got {type(module).__name__}.'
+            )
+        if getattr(module, 'proj_size', 0):
+            raise ValueError(f'proj_size={module.proj_size} is not supported (no projected LSTM).')
+        state = module.state_dict()
+    elif isinstance(module_or_state_dict, Mapping):
+        state = module_or_state_dict
+    else:
+        raise TypeError(
+            'from_torch expects a torch.nn.LSTM/GRU/RNN or its state_dict, got '
+            f'{type(module_or_state_dict).__name__}.'
+        )
+    layout = _state_dict_layout(state)
+    kind, hidden = layout['kind'], layout['hidden_size']
+    gates = _GATES[kind]
+    cells = {}
+    for k in range(layout['num_layers']):
+        for d in range(2 if layout['bidirectional'] else 1):
+            w_ih = _to_numpy(_common.require(state, _name('weight_ih', k, d), 'state_dict'))
+            w_hh = _to_numpy(_common.require(state, _name('weight_hh', k, d), 'state_dict'))
+            _common.check_shape(_name('weight_hh', k, d), w_hh, (gates * hidden, hidden))
+            if w_ih.ndim != 2 or w_ih.shape[0] != gates * hidden:
+                raise ValueError(
+                    f'{_name("weight_ih", k, d)} must have shape [{gates * hidden}, in], '
+                    f'got {w_ih.shape}.'
+                )
+            has_bias = _name('bias_ih', k, d) in state
+            if has_bias:
+                b_ih = _to_numpy(state[_name('bias_ih', k, d)])
+                b_hh = _to_numpy(_common.require(state, _name('bias_hh', k, d), 'state_dict'))
+                _common.check_shape(_name('bias_ih', k, d), b_ih, (gates * hidden,))
+                _common.check_shape(_name('bias_hh', k, d), b_hh, (gates * hidden,))
+            else:
+                b_ih = b_hh = np.zeros((gates * hidden,), w_hh.dtype)
+            cell = {
+                'input_kernel': np.ascontiguousarray(w_ih.T),
+                'recurrent_kernel': np.ascontiguousarray(w_hh.T),
+            }
+            if kind == 'gru':
+                cell['bias'] = np.concatenate(
+                    [_common.add(b_ih[: 2 * hidden], b_hh[: 2 * hidden]), b_ih[2 * hidden :]]
+                )
+                cell['recurrent_bias'] = b_hh[2 * hidden :].copy()
+            else:
+                cell['bias'] = _common.add(b_ih, b_hh)
+            cells[k, d] = cell
+    return _common.stack_params(cells)
+
+
+def _torch_values(kind: str, cell: Mapping, hidden: int, into: str) -> dict[str, np.ndarray]:
+    """One cell's fused params -> PyTorch's four tensors (``into='weights'``), or the
+    gradients of PyTorch's four tensors given the gradients of the fused params
+    (``into='grads'``: the adjoint of the bias merge copies the bias gradient to both)."""
+    bias = _common.array(cell['bias'])
+    values = {
+        'weight_ih': _common.array(cell['input_kernel']).T,
+        'weight_hh': _common.array(cell['recurrent_kernel']).T,
+        'bias_ih': bias,
+    }
+    if kind == 'gru':
+        first = bias[: 2 * hidden] if into == 'grads' else np.zeros_like(bias[: 2 * hidden])
+        values['bias_hh'] = np.concatenate([first, _common.array(cell['recurrent_bias'])])
+    else:
+        values['bias_hh'] = bias.copy() if into == 'grads' else np.zeros_like(bias)
+    return values
+
+
+def to_torch(params: Mapping, module, *, into: str = 'weights'):
+    """Loads a jaxrnn stack params tree into a ``torch.nn.LSTM``/``GRU``/``RNN`` in place.
+
+    Args:
+      params: ``{'layer_k': {'forward': ..., 'backward': ...}}`` as :func:`from_torch`
+        returns and ``jaxrnn.linen.LSTM`` holds (or a tree of the same shape, such as
+        gradients).
+      module: the torch module; its mode, ``num_layers``, ``bidirectional``, sizes and
+        dtype must match ``params`` (checked; nothing is reshaped or cast).
+      into: ``'weights'`` writes the parameters. ``'grads'`` treats ``params`` as
+        gradients with respect to jaxrnn's parameters and sets each torch parameter's
+        ``.grad`` to the gradient of the same loss with respect to it (so a torch
+        optimizer can step on gradients computed in JAX).
+
+    Returns:
+      ``module``.
+    """
+    torch = _torch()
+    if not isinstance(module, torch.nn.RNNBase):
+        raise TypeError(f'to_torch expects torch.nn.LSTM, GRU or RNN, got {type(module).__name__}.')
+    if into not in ('weights', 'grads'):
+        raise ValueError(f"into must be 'weights' or 'grads', got {into!r}.")
+    if getattr(module, 'proj_size', 0):
+        raise ValueError(f'proj_size={module.proj_size} is not supported (no projected LSTM).')
+    layout = _common.stack_layout(params)
+    expected = dict(
+        kind=_MODES[module.mode],
+        hidden_size=module.hidden_size,
+        input_size=module.input_size,
+        num_layers=module.num_layers,
+        bidirectional=module.bidirectional,
+    )
+    for key, value in expected.items():
+        if layout[key] != value:
+            raise ValueError(
+                f'params do not match the torch module: {key} is {layout[key]!r} in params '
+                f'and {value!r} in {type(module).__name__}.'
+            )
+    torch_params = dict(module.named_parameters())
+    with torch.no_grad():
+        for k, d, cell in _common.stack_cells(params):
+            values = _torch_values(layout['kind'], cell, module.hidden_size, into)
+            for base, value in values.items():
+                name = _name(base, k, d)
+                if name not in torch_params:  # bias=False
+                    if into == 'weights' and np.any(value != 0):
+                        raise ValueError(
+                            f'{type(module).__name__} has bias=False but layer_{k} '
+                            f'{_common.DIRECTIONS[d]} has a nonzero {base.replace("_ih", "")}.'
+                        )
+                    continue
+                target = torch_params[name]
+                _common.check_shape(name, value, tuple(target.shape))
+                tensor = _to_tensor(value)
+                if tensor.dtype != target.dtype:
+                    raise TypeError(
+                        f'{name}: params are {value.dtype}, the module is {target.dtype}; '
+                        'cast one of them first.'
+                    )
+                if into == 'weights':
+                    target.copy_(tensor)
+                else:
+                    target.grad = tensor.clone()
+    return module
+
+
+def carry_to_torch(carry):
+    """A stack carry ``carry[layer][direction]`` -> PyTorch's final states: ``(h_n, c_n)``
+    for the LSTM, ``h_n`` otherwise, each ``[num_layers * D, *batch, h]`` (NumPy)."""
+    flat = [cell for layer in carry for cell in layer]
+    if isinstance(flat[0], tuple):  # LSTM (c, h)
+        c = np.stack([_common.array(part[0]) for part in flat])
+        h = np.stack([_common.array(part[1]) for part in flat])
+        return h, c
+    return np.stack([_common.array(part) for part in flat])
+
+
+def carry_from_torch(h_0, c_0=None, *, bidirectional: bool = False):
+    """PyTorch's ``h_0`` (and ``c_0`` for the LSTM), ``[num_layers * D, *batch, h]``, ->
+    a stack carry ``carry[layer][direction]`` (NumPy)."""
+    h = _common.array(h_0.detach().cpu().numpy() if hasattr(h_0, 'detach') else h_0)
+    c = None
+    if c_0 is not None:
+        c = _common.array(c_0.detach().cpu().numpy() if hasattr(c_0, 'detach') else c_0)
+        _common.check_shape('c_0', c, h.shape)
+    dirs = 2 if bidirectional else 1
+    if h.ndim < 2 or h.shape[0] % dirs:
+        raise ValueError(f'h_0 must have shape [num_layers * {dirs}, *batch, h], got {h.shape}.')
+    layers = []
+    for k in range(h.shape[0] // dirs):
+        parts = []
+        for d in range(dirs):
+            i = k * dirs + d
+            parts.append(h[i] if c is None else (c[i], h[i]))
+        layers.append(tuple(parts))
+    return tuple(layers)

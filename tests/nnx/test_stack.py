@@ -1,0 +1,111 @@
+"""jaxrnn.nnx.LSTM / GRU / SimpleRNN: the same parameter tree and numbers as the Linen
+stacks (which are tested against the float64 oracle), NNX dropout, decoding, errors."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+
+import jaxrnn.linen as jl
+import jaxrnn.nnx as jn
+from jaxrnn import convert
+from tests import reference
+
+B, T, I, H = 3, 5, 4, 3
+LENGTHS = np.array([5, 1, 3], np.int32)
+PAIRS = {
+    'lstm': (jn.LSTM, jl.LSTM, reference.lstm_cell),
+    'gru': (jn.GRU, jl.GRU, reference.gru_cell),
+    'simple': (jn.SimpleRNN, jl.SimpleRNN, reference.simple_cell),
+}
+
+
+def _x(seed=0, shape=(B, T, I)):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def _params(model):
+    return nnx.to_pure_dict(nnx.state(model, nnx.Param))
+
+
+@pytest.mark.parametrize('kind', sorted(PAIRS))
+@pytest.mark.parametrize('bidirectional', [False, True])
+def test_values_and_grads_match_linen_and_oracle(kind, bidirectional):
+    nnx_cls, linen_cls, ref_cell = PAIRS[kind]
+    x = _x()
+    model = nnx_cls(I, H, num_layers=2, bidirectional=bidirectional, rngs=nnx.Rngs(0))
+    linen = linen_cls(H, num_layers=2, bidirectional=bidirectional)
+    params = _params(model)
+    assert jax.tree.map(jnp.shape, params) == jax.tree.map(
+        jnp.shape, linen.init(jax.random.key(0), x)['params']
+    )
+    carry, y = model(x, seq_lengths=LENGTHS, return_carry=True)
+    carry_l, y_l = linen.apply({'params': params}, x, seq_lengths=LENGTHS, return_carry=True)
+    np.testing.assert_array_equal(y, y_l)
+    jax.tree.map(np.testing.assert_array_equal, carry, carry_l)
+    zeros = model.initialize_carry((B, I))
+    _, want = reference.run_stack(ref_cell, params, x, zeros, LENGTHS)
+    np.testing.assert_allclose(y, want, atol=3e-6)
+
+    def loss_nnx(model, x):
+        return jnp.sum(model(x, seq_lengths=LENGTHS) ** 2)
+
+    def loss_linen(params, x):
+        return jnp.sum(linen.apply({'params': params}, x, seq_lengths=LENGTHS) ** 2)
+
+    g_model, g_x = nnx.grad(loss_nnx, argnums=(0, 1))(model, x)
+    g_params, g_x_l = jax.grad(loss_linen, argnums=(0, 1))(params, x)
+    jax.tree.map(np.testing.assert_array_equal, nnx.to_pure_dict(g_model), g_params)
+    np.testing.assert_array_equal(g_x, g_x_l)
+
+
+def test_dropout_train_eval_and_rngs():
+    x = _x(1)
+    model = jn.LSTM(I, H, num_layers=2, dropout=0.5, rngs=nnx.Rngs(0, dropout=1))
+    a, b = model(x), model(x)
+    assert not np.allclose(a, b)  # the dropout stream advances
+    assert np.all(np.asarray(a) != 0)  # nothing dropped after the last layer
+    model.eval()
+    c, d = model(x), model(x)
+    np.testing.assert_array_equal(c, d)
+    np.testing.assert_array_equal(
+        model(x, deterministic=False, rngs=nnx.Rngs(dropout=3)),
+        model(x, deterministic=False, rngs=nnx.Rngs(dropout=3)),
+    )
+    model.train()
+    np.testing.assert_array_equal(model(x, deterministic=True), c)
+    single = jn.LSTM(I, H, dropout=0.5, rngs=nnx.Rngs(0))  # one layer: nothing to drop
+    np.testing.assert_array_equal(single(x), single(x))
+
+
+def test_step_decoding_and_jit():
+    x = _x(2)
+    model = jn.GRU(I, H, num_layers=2, rngs=nnx.Rngs(0))
+    final, y = nnx.jit(lambda m, x: m(x, return_carry=True))(model, x)
+    step = nnx.jit(lambda m, c, x: m.step(c, x))
+    carry = model.initialize_carry((B, I))
+    outs = []
+    for t in range(T):
+        carry, out = step(model, carry, x[:, t])
+        outs.append(out)
+    np.testing.assert_allclose(jnp.stack(outs, axis=1), y, atol=1e-6)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-6), carry, final)
+
+
+def test_load_converted_params_and_errors():
+    x = _x(3)
+    model = jn.LSTM(I, H, num_layers=2, bidirectional=True, rngs=nnx.Rngs(0))
+    other = jn.LSTM(I, H, num_layers=2, bidirectional=True, rngs=nnx.Rngs(5))
+    convert.load(_params(other), model)
+    np.testing.assert_array_equal(model(x), other(x))
+    with pytest.raises(ValueError, match='unidirectional'):
+        model.step(model.initialize_carry((B, I)), x[:, 0])
+    with pytest.raises(ValueError, match='initial_carry must be a tuple of 2'):
+        model(x, initial_carry=((None, None),))
+    with pytest.raises(ValueError, match='num_layers'):
+        jn.GRU(I, H, num_layers=0, rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match='dropout'):
+        jn.GRU(I, H, dropout=-0.1, rngs=nnx.Rngs(0))
