@@ -220,6 +220,7 @@ def run_rnn(
     keep_order: bool,
     return_carry: bool,
     unroll: int,
+    trace: bool = False,
 ):
     """The body of ``RNN.__call__`` shared by Linen and NNX.
 
@@ -227,17 +228,27 @@ def run_rnn(
     ``generic_scan(inputs, carry, valid) -> (carry, outputs)``, the framework's own scan of
     :func:`masked_step`, over inputs flipped within their lengths when ``reverse`` (outputs
     in processing order). Reversed outputs are then put in Flax's order: processing order,
-    or input order with ``keep_order``.
+    or input order with ``keep_order``. With ``trace`` (fused cells only) the trace comes
+    last in the result, in the order of the outputs.
     """
+    gates = None
+    if trace and not fused:
+        raise ValueError(
+            'trace=True needs a jaxrnn cell (LSTMCell, GRUCell, SimpleCell); '
+            f'{type(cell).__name__} has no fused kernel to trace.'
+        )
     if fused:
-        carry, outputs = cell.sequence(
+        out = cell.sequence(
             inputs,
             carry,
             seq_lengths=seq_lengths,
             reverse=reverse,
             time_major=time_major,
             unroll=unroll,
+            trace=trace,
         )
+        carry, outputs = out[:2]
+        gates = out[2] if trace else None
     else:
         if reverse:
             inputs = flip(inputs, seq_lengths, batch_dims, time_major)
@@ -245,7 +256,9 @@ def run_rnn(
         carry, outputs = generic_scan(inputs, carry, valid)
     if reverse and keep_order != fused:
         outputs = flip(outputs, seq_lengths, batch_dims, time_major)
-    return (carry, outputs) if return_carry else outputs
+        if trace:
+            gates = flip(gates, seq_lengths, batch_dims, time_major)
+    return pack_result(carry, outputs, gates, return_carry=return_carry, trace=trace)
 
 
 def bidirectional(
@@ -260,25 +273,37 @@ def bidirectional(
     return_carry: bool,
     forward_kwargs: dict,
     backward_kwargs: dict,
+    trace: bool = False,
 ):
     """The body of ``Bidirectional.__call__`` shared by Linen and NNX.
 
     The backward RNN reads each sequence in reverse within its length and its outputs come
     back in input order (``keep_order``), so the two merge step by step. ``*_kwargs`` carry
-    each framework's key argument (``init_key`` in Linen, ``rngs`` in NNX).
+    each framework's key argument (``init_key`` in Linen, ``rngs`` in NNX). With
+    ``trace`` the trace ``(forward_trace, backward_trace)`` comes last, both in input order.
     """
     carry_fwd, carry_bwd = (None, None) if initial_carry is None else initial_carry
     if forward_rnn is backward_rnn:
         logging.warning('forward_rnn and backward_rnn are the same object: they share parameters.')
     common = dict(seq_lengths=seq_lengths, return_carry=True, time_major=time_major)
-    carry_fwd, out_fwd = forward_rnn(
-        inputs, initial_carry=carry_fwd, reverse=False, **common, **forward_kwargs
-    )
-    carry_bwd, out_bwd = backward_rnn(
+    if trace:
+        common['trace'] = True
+    fwd = forward_rnn(inputs, initial_carry=carry_fwd, reverse=False, **common, **forward_kwargs)
+    bwd = backward_rnn(
         inputs, initial_carry=carry_bwd, reverse=True, keep_order=True, **common, **backward_kwargs
     )
-    outputs = jax.tree.map(merge_fn, out_fwd, out_bwd)
-    return ((carry_fwd, carry_bwd), outputs) if return_carry else outputs
+    outputs = jax.tree.map(merge_fn, fwd[1], bwd[1])
+    gates = (fwd[2], bwd[2]) if trace else None
+    return pack_result((fwd[0], bwd[0]), outputs, gates, return_carry=return_carry, trace=trace)
+
+
+def pack_result(carry, outputs, gates, *, return_carry: bool, trace: bool):
+    """``outputs``, ``(carry, outputs)``, ``(outputs, trace)`` or
+    ``(carry, outputs, trace)``: the trace always comes last."""
+    result = (carry, outputs) if return_carry else (outputs,)
+    if trace:
+        result += (gates,)
+    return result if len(result) > 1 else result[0]
 
 
 def concatenate(a: Array, b: Array) -> Array:
@@ -324,37 +349,44 @@ def check_stack_carry(carry, num_layers: int, num_dirs: int):
             )
 
 
-def run_layer(cells, inputs, carry, *, seq_lengths, time_major: bool, unroll: int):
+def run_layer(
+    cells, inputs, carry, *, seq_lengths, time_major: bool, unroll: int, trace: bool = False
+):
     """One stack layer: ``cells`` is ``(forward,)`` or ``(forward, backward)``. The
     backward cell reads each sequence from its last valid step; its outputs stay aligned
-    with the inputs, so the two directions concatenate step by step."""
-    carries, outputs = [], []
+    with the inputs, so the two directions concatenate step by step. Returns
+    ``(carries, y, traces)`` with one carry (and trace, or ``None``) per direction."""
+    carries, outputs, traces = [], [], []
     for d, cell in enumerate(cells):
-        c, y = cell.sequence(
+        out = cell.sequence(
             inputs,
             None if carry is None else carry[d],
             seq_lengths=seq_lengths,
             reverse=d == 1,
             time_major=time_major,
             unroll=unroll,
+            trace=trace,
         )
-        carries.append(c)
-        outputs.append(y)
+        carries.append(out[0])
+        outputs.append(out[1])
+        traces.append(out[2] if trace else None)
     y = outputs[0] if len(outputs) == 1 else jnp.concatenate(outputs, axis=-1)
-    return tuple(carries), y
+    return tuple(carries), y, tuple(traces)
 
 
 def run_stack(layers, inputs, carry, *, dropout: Callable, **layer_kwargs):
-    """Runs ``layer(x, carry_k, **layer_kwargs) -> (carry_k, y)`` for each layer, with
-    ``dropout`` between layers (not after the last, as ``torch.nn.LSTM``)."""
-    carries = []
+    """Runs ``layer(x, carry_k, **layer_kwargs) -> (carry_k, y, traces_k)`` for each
+    layer, with ``dropout`` between layers (not after the last, as ``torch.nn.LSTM``).
+    Returns ``(carry, outputs, trace)``, carry and trace indexed ``[layer][direction]``."""
+    carries, traces = [], []
     x = inputs
     for k, layer in enumerate(layers):
         if k:
             x = dropout(x)
-        c, x = layer(x, None if carry is None else carry[k], **layer_kwargs)
+        c, x, t = layer(x, None if carry is None else carry[k], **layer_kwargs)
         carries.append(c)
-    return tuple(carries), x
+        traces.append(t)
+    return tuple(carries), x, tuple(traces)
 
 
 def step_stack(layers, carry, inputs, *, dropout: Callable, bidirectional: bool):

@@ -1,15 +1,21 @@
 """The ``jaxrnn`` command.
 
-``jaxrnn demo [--quick]`` builds jaxrnn's Linen LSTM and GRU layers, runs them, prints
-parameter and output shapes, checks that they give Flax's numbers for the same
-parameters, and times them (forward, and forward + backward) against
-``flax.linen.RNN`` over Flax's own cells, interleaved in one run.
+* ``jaxrnn demo``: trains a small word-level LSTM and GRU on the corpus that ships with
+  jaxrnn (seconds on a CPU), traces a sentence with both, prints the narration and the
+  gate table, and writes an HTML report, figures and the trained weights.
+* ``jaxrnn trace SENTENCE --cell lstm|gru``: the same views for one sentence and one
+  model (the shipped weights, or ``--params`` from a demo run).
+* ``jaxrnn compare``: checks jaxrnn's Linen layers against Flax's and times both.
+
+Mistakes (an unknown cell, a word not in the vocabulary, a params file of the wrong
+shape, an unwritable output path) print one line and exit with status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import pathlib
 import sys
 
 import flax.linen as nn
@@ -19,36 +25,22 @@ import numpy as np
 
 import jaxrnn
 import jaxrnn.linen as jl
-from jaxrnn import _timing
+from jaxrnn import _timing, convert
+
+DEFAULT_SENTENCE = 'I love myself'
 
 
-def _lstm_to_flax(p):
-    """Fused LSTM params -> flax.linen (Optimized)LSTMCell's per-gate Dense params."""
-    hidden = p['recurrent_kernel'].shape[0]
-    out = {}
-    for k, gate in enumerate('ifgo'):
-        cols = slice(k * hidden, (k + 1) * hidden)
-        out[f'i{gate}'] = {'kernel': p['input_kernel'][:, cols]}
-        out[f'h{gate}'] = {'kernel': p['recurrent_kernel'][:, cols], 'bias': p['bias'][cols]}
-    return out
-
-
-def _gru_to_flax(p):
-    hidden = p['recurrent_kernel'].shape[0]
-    out = {}
-    for k, gate in enumerate('rzn'):
-        cols = slice(k * hidden, (k + 1) * hidden)
-        out[f'i{gate}'] = {'kernel': p['input_kernel'][:, cols], 'bias': p['bias'][cols]}
-        out[f'h{gate}'] = {'kernel': p['recurrent_kernel'][:, cols]}
-    out['hn']['bias'] = p['recurrent_bias']
-    return out
+class UserError(Exception):
+    """A mistake on the command line: reported in one line, no traceback."""
 
 
 def _shapes(tree):
     return jax.tree.map(lambda a: tuple(a.shape), tree)
 
 
-def demo(quick: bool = False) -> int:
+def compare(quick: bool = False) -> int:
+    """jaxrnn's Linen LSTM and GRU against flax.linen.RNN over Flax's cells: shapes,
+    numbers, and timings (forward, forward + backward), interleaved in one run."""
     batch, steps, features, hidden = (8, 32, 16, 32) if quick else (32, 128, 64, 128)
     rounds = 5 if quick else 20
     print(
@@ -62,14 +54,15 @@ def demo(quick: bool = False) -> int:
     x = jax.random.normal(jax.random.key(0), (batch, steps, features), jnp.float32)
     lengths = jnp.asarray(np.random.default_rng(0).integers(1, steps + 1, batch), jnp.int32)
     layers = [
-        ('LSTM', jl.LSTMCell(hidden), nn.OptimizedLSTMCell(hidden), _lstm_to_flax),
-        ('GRU', jl.GRUCell(hidden), nn.GRUCell(hidden), _gru_to_flax),
+        ('LSTM', jl.LSTMCell(hidden), nn.OptimizedLSTMCell(hidden)),
+        ('GRU', jl.GRUCell(hidden), nn.GRUCell(hidden)),
     ]
-    for name, ours_cell, flax_cell, to_flax in layers:
+    for name, ours_cell, flax_cell in layers:
         ours = jl.RNN(ours_cell, return_carry=True)
         theirs = nn.RNN(flax_cell, return_carry=True)
         variables = ours.init(jax.random.key(1), x)
-        flax_vars = {'params': {'cell': to_flax(variables['params']['cell'])}}
+        flax_params = convert.to_flax(variables['params']['cell'], flax_cell)
+        flax_vars = {'params': {'cell': jax.tree.map(jnp.asarray, flax_params)}}
         carry, y = ours.apply(variables, x, seq_lengths=lengths)
         print(f'{name}: jaxrnn.linen.RNN(jaxrnn.linen.{type(ours_cell).__name__}({hidden}))')
         print(f'  params  {_shapes(variables["params"]["cell"])}')
@@ -112,15 +105,182 @@ def demo(quick: bool = False) -> int:
     return 0
 
 
+def _writable(path: str | None, what: str) -> pathlib.Path | None:
+    """Checks before any work that ``path`` can be written."""
+    if path is None:
+        return None
+    p = pathlib.Path(path)
+    parent = p.parent if str(p.parent) else pathlib.Path('.')
+    if p.is_dir():
+        raise UserError(f'{what} {path!r} is a directory; give a file name.')
+    if not parent.is_dir():
+        raise UserError(f'cannot write {what} {path!r}: folder {str(parent)!r} does not exist.')
+    if not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise UserError(f'cannot write {what} {path!r}: permission denied.')
+    return p
+
+
+def _model(cell: str, params: str | None):
+    from jaxrnn import teach
+
+    if params is None:
+        return teach.shipped(cell)
+    trained = teach.load(params)
+    if trained.cell != cell:
+        raise UserError(
+            f'{params!r} holds a {trained.cell} model, not a {cell} (use --cell {trained.cell}).'
+        )
+    return trained
+
+
+def trace(sentence, cell, params=None, unit=None, gate=None, html=None, png=None) -> int:
+    """Prints the narration and the terminal view of one model reading ``sentence``;
+    writes the HTML report and the overview figure when asked."""
+    from rich.console import Console
+
+    from jaxrnn import teach
+
+    html_path, png_path = _writable(html, 'the HTML report'), _writable(png, 'the figure')
+    trained = _model(cell, params)
+    tokens, gate_trace, predictions = trained.trace(sentence)
+    try:
+        narration = teach.narrate(gate_trace, tokens, unit=unit, predictions=predictions)
+        teach.show(gate_trace, tokens, narration=narration, gate=gate, unit=unit, console=Console())
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    if png_path is not None:
+        teach.overview(gate_trace, tokens).savefig(png_path, dpi=100)
+        print(f'wrote {png_path}')
+    if html_path is not None:
+        section = dict(
+            name=cell.upper(), trace=gate_trace, tokens=tokens, narration=narration, unit=unit
+        )
+        teach.write_report(html_path, f'jaxrnn trace: "{sentence}"', [section])
+        print(f'wrote {html_path}')
+    return 0
+
+
+def demo(out='jaxrnn-demo', sentence=DEFAULT_SENTENCE, steps=300, unit=None, quick=False) -> int:
+    """Trains the LSTM and the GRU teaching models, traces ``sentence`` with both and
+    writes the report, the figures and the weights into ``out``."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from jaxrnn import teach
+
+    out_dir = pathlib.Path(out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f'--out {out!r} is a file, not a folder.')
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f'cannot create the output folder {out!r}: {e.strerror}.') from None
+    _writable(str(out_dir / 'report.html'), 'the report')
+    steps = min(steps, 60) if quick else steps
+    console = Console()
+    tokens = teach.tokenize(sentence)
+    console.print(
+        f'jaxrnn {jaxrnn.__version__} demo: training a word-level LSTM and GRU on the '
+        f'shipped corpus ({len(teach.corpus())} sentences), then tracing "{sentence}".'
+    )
+    models = {}
+    with Progress(
+        TextColumn('{task.description}'),
+        BarColumn(),
+        TextColumn('step {task.completed:>4.0f}/{task.total:.0f}  loss {task.fields[loss]:.3f}'),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        for cell in teach.CELLS:
+            task = progress.add_task(f'training {cell.upper():4}', total=steps, loss=float('nan'))
+            models[cell] = teach.train(
+                cell,
+                steps=steps,
+                seed=0,
+                progress=lambda k, loss, task=task: progress.update(task, completed=k, loss=loss),
+            )
+    sections, traces = [], {}
+    for cell, trained in models.items():
+        trained.ids(tokens)  # a word outside the vocabulary is a one-line error
+        words, gate_trace, predictions = trained.trace(sentence)
+        try:
+            narration = teach.narrate(gate_trace, words, unit=unit, predictions=predictions)
+        except ValueError as e:
+            raise UserError(str(e)) from None
+        losses = f'loss {trained.losses[0]:.2f} -> {trained.losses[-1]:.2f}'
+        console.rule(f'{cell.upper()}: {losses} in {trained.seconds:.1f} s')
+        teach.show(gate_trace, words, narration=narration, unit=unit, console=console)
+        trained.save(out_dir / f'{cell}.npz')
+        teach.overview(gate_trace, words).savefig(out_dir / f'{cell}.png', dpi=100)
+        traces[cell] = gate_trace
+        sections.append(
+            dict(name=cell.upper(), trace=gate_trace, tokens=words, narration=narration, unit=unit)
+        )
+    comparison = teach.compare(traces['lstm'], traces['gru'], tokens)
+    comparison.savefig(out_dir / 'compare.png', dpi=100)
+    report = teach.write_report(
+        out_dir / 'report.html',
+        f'jaxrnn demo: "{sentence}"',
+        sections,
+        extra_figures=[('LSTM and GRU side by side', comparison)],
+        intro=(
+            f'Two small language models (embedding 16, hidden 32) trained for {steps} steps '
+            'on the corpus that ships with jaxrnn read the same sentence; every number below '
+            'comes from their trace (trace=True), the same computation as the fast kernel.'
+        ),
+    )
+    console.print(
+        f'\nwrote {report}, {out_dir / "lstm.png"}, {out_dir / "gru.png"}, '
+        f'{out_dir / "compare.png"} and the weights {out_dir / "lstm.npz"}, {out_dir / "gru.npz"}'
+        f'\nnext: jaxrnn trace "{sentence}" --cell gru --params {out_dir / "gru.npz"} --unit 0'
+    )
+    return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage block
+        self.exit(2, f'{self.prog}: error: {message}\n')
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog='jaxrnn', description=__doc__.split('\n\n')[0])
-    sub = parser.add_subparsers(dest='command', required=True)
-    demo_parser = sub.add_parser('demo', help='build, run and time the LSTM and GRU layers')
-    demo_parser.add_argument('--quick', action='store_true', help='small sizes, few rounds')
+    from jaxrnn.teach import CELLS, TeachError
+
+    parser = _Parser(prog='jaxrnn', description=__doc__.split('\n\n')[0])
+    sub = parser.add_subparsers(dest='command', required=True, parser_class=_Parser)
+    demo_p = sub.add_parser(
+        'demo', help='train a small LSTM and GRU, trace a sentence, write a report'
+    )
+    demo_p.add_argument('--out', default='jaxrnn-demo', help='output folder (default jaxrnn-demo)')
+    demo_p.add_argument('--sentence', default=DEFAULT_SENTENCE)
+    demo_p.add_argument('--steps', type=int, default=300, help='training steps per model')
+    demo_p.add_argument('--unit', type=int, default=None, help='also narrate this hidden unit')
+    demo_p.add_argument('--quick', action='store_true', help='60 training steps')
+    trace_p = sub.add_parser('trace', help='narrate and show the gates of one model on a sentence')
+    trace_p.add_argument('sentence')
+    trace_p.add_argument('--cell', choices=CELLS, default='lstm')
+    trace_p.add_argument(
+        '--params', default=None, help='weights from jaxrnn demo (default: shipped)'
+    )
+    trace_p.add_argument('--unit', type=int, default=None, help='also narrate this hidden unit')
+    trace_p.add_argument(
+        '--gate', default=None, help='gate that colours the tokens (default f / z)'
+    )
+    trace_p.add_argument('--html', default=None, help='write a self-contained HTML report here')
+    trace_p.add_argument('--png', default=None, help='write the overview figure here')
+    compare_p = sub.add_parser('compare', help='check against Flax and time both')
+    compare_p.add_argument('--quick', action='store_true', help='small sizes, few rounds')
     args = parser.parse_args(argv)
-    if args.command == 'demo':
-        return demo(quick=args.quick)
-    return 2  # unreachable: argparse rejects unknown commands
+    try:
+        if args.command == 'demo':
+            return demo(args.out, args.sentence, args.steps, args.unit, args.quick)
+        if args.command == 'trace':
+            return trace(
+                args.sentence, args.cell, args.params, args.unit, args.gate, args.html, args.png
+            )
+        return compare(quick=args.quick)
+    except (UserError, TeachError) as e:
+        print(f'jaxrnn: error: {e}', file=sys.stderr)
+        return 2
 
 
 if __name__ == '__main__':

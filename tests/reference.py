@@ -119,3 +119,57 @@ def run_stack(cell, params, xs, carry, lengths=None):
         x = np.concatenate(outs, axis=-1)
         finals.append(tuple(layer_finals))
     return tuple(finals), x
+
+
+def trace_errors(kind, p, xs, carry, trace, lengths=None, reverse=False, reset_after=True):
+    """Largest error of the cell's equations recomputed in float64 from a trace.
+
+    At every valid step the gates are recomputed from the input, the parameters and the
+    *traced* previous state (the trace's own ``h`` (and ``c``) at the step processed
+    before, or the initial carry), and compared with the traced gates; the state update
+    is checked the same way. Padded steps must be exactly zero. ``trace`` fields are
+    ``[b, t, h]``; ``kind`` is 'lstm', 'gru' or 'simple'.
+    """
+    p = {k: np.asarray(v, np.float64) for k, v in p.items()}
+    xs = np.asarray(xs, np.float64)
+    tr = {k: np.asarray(v, np.float64) for k, v in trace._asdict().items()}
+    batch, steps, _ = xs.shape
+    worst = 0.0
+    for b in range(batch):
+        length = steps if lengths is None else int(lengths[b])
+        for name, value in tr.items():
+            if np.any(value[b, length:] != 0):
+                raise AssertionError(f'trace.{name} is not zero at padded steps of row {b}')
+        order = list(range(length - 1, -1, -1) if reverse else range(length))
+        if kind == 'lstm':
+            c_prev, h_prev = (np.asarray(carry[0], np.float64)[b], np.asarray(carry[1])[b])
+        else:
+            h_prev = np.asarray(carry, np.float64)[b]
+        for t in order:
+            x = xs[b, t]
+            got = {k: v[b, t] for k, v in tr.items()}
+            if kind == 'lstm':
+                a = x @ p['input_kernel'] + h_prev @ p['recurrent_kernel'] + p['bias']
+                a_i, a_f, a_g, a_o = np.split(a, 4)
+                want = dict(i=_sigmoid(a_i), f=_sigmoid(a_f), g=np.tanh(a_g), o=_sigmoid(a_o))
+                want['c'] = got['f'] * c_prev + got['i'] * got['g']
+                want['h'] = got['o'] * np.tanh(got['c'])
+                c_prev = got['c']
+            elif kind == 'gru':
+                wr, wz, wn = _blocks(p['input_kernel'], 3)
+                ur, uz, un = _blocks(p['recurrent_kernel'], 3)
+                br, bz, bn = _blocks(p['bias'], 3)
+                r = _sigmoid(x @ wr + br + h_prev @ ur)
+                z = _sigmoid(x @ wz + bz + h_prev @ uz)
+                if reset_after:
+                    n = np.tanh(x @ wn + bn + got['r'] * (h_prev @ un + p['recurrent_bias']))
+                else:
+                    n = np.tanh(x @ wn + bn + (got['r'] * h_prev) @ un + p['recurrent_bias'])
+                want = dict(r=r, z=z, n=n, h=(1 - got['z']) * got['n'] + got['z'] * h_prev)
+            else:
+                a = x @ p['input_kernel'] + p['bias'] + h_prev @ p['recurrent_kernel']
+                want = dict(h=np.tanh(a))
+            for name, value in want.items():
+                worst = max(worst, float(np.max(np.abs(value - got[name]))))
+            h_prev = got['h']
+    return worst

@@ -1,5 +1,6 @@
-"""The `jaxrnn` command: the demo runs end to end and reports Flax parity."""
+"""The `jaxrnn` command end to end: demo, trace, compare, and one-line errors."""
 
+import os
 import re
 
 import pytest
@@ -9,8 +10,73 @@ from jaxrnn import cli
 pytestmark = pytest.mark.usefixtures('float32_defaults')
 
 
-def test_demo_quick(capsys):
-    assert cli.main(['demo', '--quick']) == 0
+def test_demo_quick_writes_everything(tmp_path, capsys):
+    out_dir = tmp_path / 'demo'
+    assert cli.main(['demo', '--quick', '--out', str(out_dir), '--unit', '1']) == 0
+    out = capsys.readouterr().out
+    for name in ('report.html', 'lstm.png', 'gru.png', 'compare.png', 'lstm.npz', 'gru.npz'):
+        assert (out_dir / name).stat().st_size > 1000, name
+    assert 'Forget gate: f = ' in out and 'Update gate: z = ' in out
+    assert 'keeps' in out and '[unit 1:' in out
+    assert 'http' not in (out_dir / 'report.html').read_text()
+
+
+def test_trace_with_demo_params_writes_files(tmp_path, capsys):
+    html, png = tmp_path / 't.html', tmp_path / 't.png'
+    args = ['trace', 'I love my friends', '--cell', 'gru', '--unit', '0']
+    assert cli.main(args + ['--html', str(html), '--png', str(png)]) == 0
+    out = capsys.readouterr().out
+    assert 'Step 4: "friends"' in out and 'Reset gate' in out
+    assert html.read_text().startswith('<!DOCTYPE html>')
+    assert png.read_bytes().startswith(b'\x89PNG')
+
+
+def _error_of(args, capsys):
+    code = cli.main(args)
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith('jaxrnn: error: ')
+    assert 'Traceback' not in err
+    return lines[0]
+
+
+def test_user_errors_are_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(['trace', 'hi', '--cell', 'transformer'])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "invalid choice: 'transformer'" in err[0]
+    assert 'not in the vocabulary' in _error_of(['trace', 'I love zebras'], capsys)
+    bad = tmp_path / 'bad.npz'
+    bad.write_bytes(b'junk')
+    assert 'cannot read params file' in _error_of(['trace', 'i', '--params', str(bad)], capsys)
+    missing_dir = tmp_path / 'nope' / 'r.html'
+    assert 'does not exist' in _error_of(['trace', 'i', '--html', str(missing_dir)], capsys)
+    assert 'is a directory' in _error_of(['trace', 'i', '--png', str(tmp_path)], capsys)
+    assert 'unit must be in' in _error_of(['trace', 'i love', '--unit', '99'], capsys)
+    assert 'gate must be one of' in _error_of(['trace', 'i love', '--gate', 'q'], capsys)
+    if os.geteuid() != 0:  # root can write anywhere
+        locked = tmp_path / 'locked'
+        locked.mkdir(mode=0o500)
+        assert 'permission denied' in _error_of(
+            ['trace', 'i', '--html', str(locked / 'r.html')], capsys
+        )
+    a_file = tmp_path / 'file'
+    a_file.write_text('x')
+    assert 'is a file, not a folder' in _error_of(['demo', '--quick', '--out', str(a_file)], capsys)
+
+
+def test_params_of_the_other_cell(tmp_path, capsys):
+    from jaxrnn import teach
+
+    teach.train('gru', steps=2).save(tmp_path / 'g.npz')
+    msg = _error_of(['trace', 'i', '--cell', 'lstm', '--params', str(tmp_path / 'g.npz')], capsys)
+    assert 'holds a gru model' in msg
+
+
+def test_compare_quick(capsys):
+    assert cli.main(['compare', '--quick']) == 0
     out = capsys.readouterr().out
     assert 'outputs (8, 32, 32), carry ((8, 32), (8, 32))' in out
     assert 'outputs (8, 32, 32), carry (8, 32)' in out

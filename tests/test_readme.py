@@ -26,9 +26,47 @@ def _python_blocks(section: str) -> list[str]:
 
 
 @pytest.mark.usefixtures('float32_defaults')
-@pytest.mark.parametrize('section', ['Stacks', 'Bring your weights'])
-def test_readme_examples_run(section):
+@pytest.mark.parametrize(
+    'section,count',
+    [('Stacks', 3), ('Bring your weights', 4), ('Trace mode and teaching views', 1)],
+)
+def test_readme_examples_run(section, count):
     blocks = _python_blocks(section)
-    assert len(blocks) >= 3
+    assert len(blocks) == count
     for block in blocks:
         exec(compile(block, f'README.md ({section})', 'exec'), {})
+
+
+@pytest.mark.usefixtures('float32_defaults')
+def test_readme_narration_is_what_jaxrnn_trace_prints(capsys):
+    """The excerpt under "Trace mode" is the output of the command it names (decimals to
+    within 0.002 and percentages to within 1, allowing for float differences between
+    machines and JAX versions)."""
+    import re
+
+    from jaxrnn import cli
+
+    readme = (ROOT / 'README.md').read_text()
+    section = readme.split('\n## Trace mode and teaching views\n')[1].split('\n## ')[0]
+    command = re.search(r'jaxrnn trace "I love myself" --cell lstm --unit 3', section)
+    assert command
+    excerpt = section.split('printed (an excerpt; step 2 of 3):')[1].split('```')[1].strip()
+    assert cli.main(['trace', 'I love myself', '--cell', 'lstm', '--unit', '3']) == 0
+    printed = capsys.readouterr().out
+    number = re.compile(r'-?\d+(?:\.\d+)?')
+    lines = [line.rstrip() for line in printed.splitlines()]
+    for line in excerpt.splitlines():
+        line = line.rstrip()
+        shape = number.sub('#', line)
+        matches = [p for p in lines if number.sub('#', p) == shape]
+        assert matches, f'not printed: {line}'
+        want = number.findall(line)
+
+        def close(printed_line, want=want):
+            got = number.findall(printed_line)
+            return all(
+                abs(float(a) - float(b)) <= (2e-3 if '.' in a else 1)  # decimals; percentages
+                for a, b in zip(want, got, strict=True)
+            )
+
+        assert any(close(p) for p in matches), line

@@ -151,6 +151,7 @@ def run_sequence(
     unroll,
     dtype,
     precision,
+    trace=False,
 ):
     """Checks the arguments, flattens batch axes, runs the jitted driver."""
     in_features, hidden = check_params(cell, params)
@@ -177,7 +178,9 @@ def run_sequence(
     )
     state = tuple(s.reshape(batch, hidden) for s in state)
     cdt, _ = _math.dtypes([xs, *params], dtype)
-    final, ys = _scan.sequence(
+    if not isinstance(trace, bool):
+        raise TypeError(f'trace must be a bool, got {type(trace).__name__}.')
+    out = _scan.sequence(
         cell,
         params,
         xs,
@@ -188,12 +191,17 @@ def run_sequence(
         unroll=unroll,
         cdt=cdt,
         precision=precision,
+        trace=trace,
     )
-    final = tuple(s.reshape(batch_shape + (hidden,)) for s in final)
-    ys = ys.reshape(
+    final = tuple(s.reshape(batch_shape + (hidden,)) for s in out[0])
+    seq_shape = (
         (num_steps,) + batch_shape + (hidden,) if time_major else batch_shape + (num_steps, hidden)
     )
-    return _to_carry(cell, final), ys
+    ys = out[1].reshape(seq_shape)
+    if not trace:
+        return _to_carry(cell, final), ys
+    fields = jax.tree.map(lambda a: a.reshape(seq_shape), out[2])
+    return _to_carry(cell, final), ys, fields
 
 
 def _to_carry(cell, state: tuple):

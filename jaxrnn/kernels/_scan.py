@@ -190,7 +190,7 @@ def project(
 
 @functools.partial(
     jax.jit,
-    static_argnames=('cell', 'reverse', 'time_major', 'unroll', 'cdt', 'precision'),
+    static_argnames=('cell', 'reverse', 'time_major', 'unroll', 'cdt', 'precision', 'trace'),
 )
 def sequence(
     cell,
@@ -204,15 +204,22 @@ def sequence(
     unroll: int,
     cdt,
     precision,
+    trace: bool = False,
 ):
     """Hoisted projection + recurrence for ``xs`` with one flattened batch axis.
 
     Args:
       xs: ``[t, b, i]`` if ``time_major`` else ``[b, t, i]``.
       state0: internal state tuple, each ``[b, h]``.
+      trace: also return every gate at every step (``cell.trace_type``). The trace runs
+        the same forward loop (:func:`_forward`, same step function, same numbers) but
+        keeps the per-step gates and is differentiated by JAX's autodiff instead of the
+        custom VJP; with ``trace=False`` none of this is in the program.
 
     Returns:
-      ``(final_state, ys)``, ``ys`` in ``cdt`` with the layout of ``xs``.
+      ``(final_state, ys)`` or ``(final_state, ys, trace)``; ``ys`` in ``cdt`` and the
+      trace fields in ``acc``, with the layout of ``xs``; trace fields are zero at padded
+      steps.
     """
     acc = jnp.promote_types(cdt, jnp.float32)
     num_steps = xs.shape[0 if time_major else 1]
@@ -228,11 +235,21 @@ def sequence(
     )
     state0 = tuple(s.astype(acc) for s in state0)
     cfg = Config(reverse, unroll, cdt, acc, precision)
-    final, ys = recurrence(cell, cfg, cell.recurrent(params), xp, state0, lengths)
-    ys = ys.astype(cdt)
-    if not time_major:
-        ys = jnp.swapaxes(ys, 0, 1)
-    return final, ys
+    if not trace:
+        final, ys = recurrence(cell, cfg, cell.recurrent(params), xp, state0, lengths)
+        return final, _layout(ys.astype(cdt), time_major)
+    final, ys, res = _forward(cell, cfg, cell.recurrent(params), xp, state0, lengths, True)
+    fields = cell.trace(ys, res)
+    mask = _time_mask(lengths, num_steps)
+    if mask is not None:
+        fields = jax.tree.map(lambda a: jnp.where(mask[..., None], a, jnp.zeros_like(a)), fields)
+    fields = jax.tree.map(lambda a: _layout(a, time_major), fields)
+    return final, _layout(ys.astype(cdt), time_major), fields
+
+
+def _layout(seq: Array, time_major: bool) -> Array:
+    """``[t, b, h]`` -> the caller's layout."""
+    return seq if time_major else jnp.swapaxes(seq, 0, 1)
 
 
 @functools.partial(jax.jit, static_argnames=('cell', 'cdt', 'precision'))

@@ -67,4 +67,51 @@ class SimpleParams(NamedTuple):
     bias: Array
 
 
+class LSTMTrace(NamedTuple):
+    """Every LSTM gate at every step (trace mode), each ``[*batch, t, h]`` (or
+    time-major), post-activation, in the accumulation dtype; zero at padded steps.
+
+    Attributes:
+      i: input gate, the share of the candidate written into memory.
+      f: forget gate, the share of the old memory ``c_{t-1}`` kept.
+      g: candidate memory, ``tanh``.
+      o: output gate, the share of ``tanh(c_t)`` shown as ``h_t``.
+      c: memory (cell state) after the step, ``c_t = f * c_{t-1} + i * g``.
+      h: hidden state after the step, ``h_t = o * tanh(c_t)`` (the outputs).
+    """
+
+    i: Array
+    f: Array
+    g: Array
+    o: Array
+    c: Array
+    h: Array
+
+
+class GRUTrace(NamedTuple):
+    """Every GRU gate at every step (trace mode); see :class:`LSTMTrace`.
+
+    Attributes:
+      r: reset gate, the share of the recurrent candidate term kept.
+      z: update gate, the share of the OLD state ``h_{t-1}`` kept.
+      n: candidate state, ``tanh``.
+      h: hidden state after the step, ``h_t = (1 - z) * n + z * h_{t-1}``.
+    """
+
+    r: Array
+    z: Array
+    n: Array
+    h: Array
+
+
+class SimpleTrace(NamedTuple):
+    """The simple RNN's state at every step (trace mode).
+
+    Attributes:
+      h: hidden state after the step.
+    """
+
+    h: Array
+
+
 NUM_GATES = {LSTMParams: 4, GRUParams: 3, SimpleParams: 1}

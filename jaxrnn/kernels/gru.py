@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxrnn.kernels import _api, _math
-from jaxrnn.kernels._types import GRUParams
+from jaxrnn.kernels._types import GRUParams, GRUTrace
 
 Array = jax.Array
 
@@ -35,6 +35,7 @@ class GRU:
 
     reset_after: bool = True
     params_type = GRUParams
+    trace_type = GRUTrace
     num_gates = 3
     carry_names = ('h',)
 
@@ -71,6 +72,12 @@ class GRU:
 
     def state_sequence(self, ys, res):
         return (ys,)
+
+    def trace(self, ys, res) -> GRUTrace:
+        (saved,) = res
+        hsize = ys.shape[-1]
+        r, z, n = (saved[..., k * hsize : (k + 1) * hsize] for k in range(3))
+        return GRUTrace(r, z, n, ys)
 
     def step_bwd(self, rec, res, prev, y, dstate, cdt, acc, precision):
         w_hh, _ = rec
@@ -139,7 +146,8 @@ def gru(
     reset_after: bool = True,
     dtype=None,
     precision=None,
-) -> tuple[Array, Array]:
+    trace: bool = False,
+) -> tuple:
     """Runs a GRU over a sequence with the fused kernel.
 
     Args:
@@ -147,13 +155,14 @@ def gru(
         ``bias [3h]``, ``recurrent_bias [h]``), gate order (r, z, n).
       xs: ``[*batch, t, i]``, or ``[t, *batch, i]`` when ``time_major``.
       carry: ``h``, ``[*batch, h]``; zeros when ``None``.
-      seq_lengths, reverse, time_major, unroll, dtype, precision: as in
-        :func:`jaxrnn.kernels.lstm`.
+      seq_lengths, reverse, time_major, unroll, dtype, precision, trace: as in
+        :func:`jaxrnn.kernels.lstm` (the trace is a :class:`GRUTrace`).
       reset_after: ``True`` (default) for the cuDNN/PyTorch/Keras/Flax form, ``False``
         for Cho et al. (2014).
 
     Returns:
-      ``(h, ys)``: the final carry in the accumulation dtype and the outputs.
+      ``(h, ys)``: the final carry in the accumulation dtype and the outputs; with
+      ``trace=True``, ``(h, ys, trace)``.
     """
     return _api.run_sequence(
         GRU(reset_after),
@@ -166,6 +175,7 @@ def gru(
         unroll=unroll,
         dtype=dtype,
         precision=precision,
+        trace=trace,
     )
 
 

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxrnn.kernels import _api, _math
-from jaxrnn.kernels._types import LSTMParams
+from jaxrnn.kernels._types import LSTMParams, LSTMTrace
 
 Array = jax.Array
 
@@ -31,6 +31,7 @@ class LSTM:
     """Cell definition used by the sequence driver (see ``_scan``)."""
 
     params_type = LSTMParams
+    trace_type = LSTMTrace
     num_gates = 4
     carry_names = ('c', 'h')
 
@@ -58,6 +59,11 @@ class LSTM:
     def state_sequence(self, ys, res):
         _, cs = res
         return (cs, ys)
+
+    def trace(self, ys, res) -> LSTMTrace:
+        gates, cs = res
+        i, f, g, o = jnp.split(gates, 4, axis=-1)
+        return LSTMTrace(i, f, g, o, cs, ys)
 
     def step_bwd(self, rec, res, prev, y, dstate, cdt, acc, precision):
         (w_hh,) = rec
@@ -99,7 +105,8 @@ def lstm(
     unroll: int = 1,
     dtype=None,
     precision=None,
-) -> tuple[tuple[Array, Array], Array]:
+    trace: bool = False,
+) -> tuple:
     """Runs an LSTM over a sequence with the fused kernel.
 
     The input projection ``x @ W_ih + b`` is one matmul for all steps; the scan body does
@@ -121,10 +128,13 @@ def lstm(
       dtype: computation dtype (default: promoted from ``xs`` and ``params``). The carry
         and all accumulation stay in ``promote(dtype, float32)``.
       precision: ``jax.lax.Precision`` for every matmul.
+      trace: also return an :class:`LSTMTrace` with every gate at every step (the same
+        forward computation, differentiable; see :func:`jaxrnn.kernels._scan.sequence`).
 
     Returns:
       ``((c, h), ys)``: the final carry in the accumulation dtype and the outputs
-      ``ys`` (``[*batch, t, h]`` or time-major) in the computation dtype.
+      ``ys`` (``[*batch, t, h]`` or time-major) in the computation dtype; with
+      ``trace=True``, ``((c, h), ys, trace)``.
     """
     return _api.run_sequence(
         _CELL,
@@ -137,6 +147,7 @@ def lstm(
         unroll=unroll,
         dtype=dtype,
         precision=precision,
+        trace=trace,
     )
 
 

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxrnn.kernels import _api, _math
-from jaxrnn.kernels._types import SimpleParams
+from jaxrnn.kernels._types import SimpleParams, SimpleTrace
 
 Array = jax.Array
 
@@ -26,6 +26,7 @@ class Simple:
 
     activation: str = 'tanh'
     params_type = SimpleParams
+    trace_type = SimpleTrace
     num_gates = 1
     carry_names = ('h',)
 
@@ -45,6 +46,9 @@ class Simple:
 
     def state_sequence(self, ys, res):
         return (ys,)
+
+    def trace(self, ys, res) -> SimpleTrace:
+        return SimpleTrace(ys)
 
     def step_bwd(self, rec, res, prev, y, dstate, cdt, acc, precision):
         (w_hh,) = rec
@@ -78,16 +82,18 @@ def simple_rnn(
     activation: str = 'tanh',
     dtype=None,
     precision=None,
-) -> tuple[Array, Array]:
+    trace: bool = False,
+) -> tuple:
     """Runs a simple RNN over a sequence (arguments as :func:`jaxrnn.kernels.lstm`).
 
     Args:
       params: :class:`SimpleParams` (``input_kernel [i, h]``, ``recurrent_kernel
         [h, h]``, ``bias [h]``).
       activation: ``'tanh'`` (Elman, default) or ``'relu'``.
+      trace: also return a :class:`SimpleTrace`.
 
     Returns:
-      ``(h, ys)``.
+      ``(h, ys)``, or ``(h, ys, trace)``.
     """
     return _api.run_sequence(
         _cell(activation),
@@ -100,6 +106,7 @@ def simple_rnn(
         unroll=unroll,
         dtype=dtype,
         precision=precision,
+        trace=trace,
     )
 
 

@@ -98,17 +98,19 @@ class FusedCell(nn.RNNCellBase):
         reverse: bool = False,
         time_major: bool = False,
         unroll: int = 1,
+        trace: bool = False,
     ):
         """The whole sequence through the fused kernel (see ``jaxrnn.kernels``).
 
         Args:
           inputs: ``[*batch, t, in]`` or, when ``time_major``, ``[t, *batch, in]``.
           carry: initial carry (zeros when ``None``).
-          seq_lengths, reverse, time_major, unroll: as in :func:`jaxrnn.kernels.lstm`;
-            with ``reverse`` the outputs stay aligned with the inputs.
+          seq_lengths, reverse, time_major, unroll, trace: as in
+            :func:`jaxrnn.kernels.lstm`; with ``reverse`` the outputs stay aligned with
+            the inputs.
 
         Returns:
-          ``(final_carry, outputs)``.
+          ``(final_carry, outputs)``, or ``(final_carry, outputs, trace)``.
         """
         spec = self._spec()
         params = self.params(jnp.shape(inputs)[-1])
@@ -122,6 +124,7 @@ class FusedCell(nn.RNNCellBase):
             unroll=unroll,
             dtype=self.dtype,
             precision=self.precision,
+            trace=trace,
         )
 
     @nn.nowrap

@@ -63,6 +63,7 @@ class RNN(nn.Module):
         time_major: bool | None = None,
         reverse: bool | None = None,
         keep_order: bool | None = None,
+        trace: bool = False,
     ):
         """Applies the RNN to ``inputs``; the keyword arguments override the attributes.
 
@@ -71,9 +72,13 @@ class RNN(nn.Module):
           initial_carry: the initial carry; else ``cell.initialize_carry(init_key, ...)``.
           init_key: key for ``initialize_carry`` (default ``jax.random.key(0)``).
           seq_lengths: optional integer ``[*batch]`` lengths of right-padded sequences.
+          trace: also return every gate at every step (jaxrnn cells only): an
+            ``LSTMTrace``/``GRUTrace``/``SimpleTrace`` of ``[*batch, t, h]`` arrays in
+            the order of the outputs, also sown as ``intermediates/trace``.
 
         Returns:
-          ``outputs`` or, with ``return_carry``, ``(carry, outputs)``.
+          ``outputs`` or, with ``return_carry``, ``(carry, outputs)``; with ``trace``
+          the trace is appended: ``(outputs, trace)`` or ``(carry, outputs, trace)``.
         """
         return_carry = self.return_carry if return_carry is None else return_carry
         time_major = self.time_major if time_major is None else time_major
@@ -88,7 +93,7 @@ class RNN(nn.Module):
         else:
             carry = initial_carry
 
-        return _layers.run_rnn(
+        result = _layers.run_rnn(
             self.cell,
             carry,
             inputs,
@@ -102,7 +107,11 @@ class RNN(nn.Module):
             keep_order=keep_order,
             return_carry=return_carry,
             unroll=self.unroll,
+            trace=trace,
         )
+        if trace:
+            self.sow('intermediates', 'trace', result[-1])
+        return result
 
     def _scan(self, inputs, carry, valid, *, time_axis):
         """Step-by-step ``nn.scan`` for cells without a fused kernel."""
@@ -153,7 +162,10 @@ class Bidirectional(nn.Module):
         time_major: bool | None = None,
         reverse: bool | None = None,  # accepted for signature parity; unused
         keep_order: bool | None = None,  # accepted for signature parity; unused
+        trace: bool = False,
     ):
+        """Runs both directions; with ``trace`` returns ``(..., (forward_trace,
+        backward_trace))``, both in input order."""
         time_major = self.time_major if time_major is None else time_major
         return_carry = self.return_carry if return_carry is None else return_carry
         if init_key is not None:
@@ -171,4 +183,5 @@ class Bidirectional(nn.Module):
             return_carry=return_carry,
             forward_kwargs={'init_key': key_fwd},
             backward_kwargs={'init_key': key_bwd},
+            trace=trace,
         )

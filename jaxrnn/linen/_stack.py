@@ -125,6 +125,7 @@ class Stack(nn.Module):
         return_carry: bool | None = None,
         time_major: bool | None = None,
         deterministic: bool | None = None,
+        trace: bool = False,
     ):
         """Runs the stack over ``inputs [*batch, t, in]`` (or time-major).
 
@@ -135,9 +136,13 @@ class Stack(nn.Module):
             outputs at padded steps are zero.
           return_carry, time_major: override the attributes.
           deterministic: disables dropout; see the class docstring.
+          trace: also return every gate at every step, ``trace[layer][direction]``
+          (each as ``jaxrnn.linen.RNN``'s trace, in input order), last in the tuple;
+          also sown as ``intermediates/trace``.
 
         Returns:
-          ``outputs [*batch, t, D * features]`` or ``(carry, outputs)``.
+          ``outputs [*batch, t, D * features]`` or ``(carry, outputs)``, with the trace
+          appended when ``trace``.
         """
         return_carry = self.return_carry if return_carry is None else return_carry
         time_major = self.time_major if time_major is None else time_major
@@ -146,7 +151,7 @@ class Stack(nn.Module):
         _layers.check_stack_carry(
             initial_carry, self.num_layers, _layers.num_directions(self.bidirectional)
         )
-        carry, outputs = _layers.run_stack(
+        carry, outputs, gates = _layers.run_stack(
             self.layers,
             inputs,
             initial_carry,
@@ -154,8 +159,11 @@ class Stack(nn.Module):
             seq_lengths=seq_lengths,
             time_major=time_major,
             unroll=self.unroll,
+            trace=trace,
         )
-        return (carry, outputs) if return_carry else outputs
+        if trace:
+            self.sow('intermediates', 'trace', gates)
+        return _layers.pack_result(carry, outputs, gates, return_carry=return_carry, trace=trace)
 
     def step(self, carry, inputs: Array, *, deterministic: bool | None = None):
         """One time step through every layer, for autoregressive decoding.

@@ -64,7 +64,15 @@ class FusedCell(nnx.RNNCellBase):
         return _layers.keep_carry_dtype(new_carry, carry), y
 
     def sequence(
-        self, inputs, carry=None, *, seq_lengths=None, reverse=False, time_major=False, unroll=1
+        self,
+        inputs,
+        carry=None,
+        *,
+        seq_lengths=None,
+        reverse=False,
+        time_major=False,
+        unroll=1,
+        trace=False,
     ):
         """The whole sequence through the fused kernel; see
         ``jaxrnn.linen.FusedCell.sequence``."""
@@ -78,6 +86,7 @@ class FusedCell(nnx.RNNCellBase):
             unroll=unroll,
             dtype=self.dtype,
             precision=self.precision,
+            trace=trace,
         )
 
     def initialize_carry(

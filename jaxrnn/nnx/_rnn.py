@@ -15,6 +15,14 @@ from jaxrnn.nnx._cells import FusedCell
 Array = jax.Array
 
 
+def sow_trace(module: nnx.Module, value):
+    """Sows a trace as ``nnx.Intermediate`` ``'trace'`` when the call runs under
+    ``nnx.capture`` (outside it, NNX's ``sow`` is deprecated and the trace is only
+    returned)."""
+    if hasattr(module, '__captures__'):
+        module.sow(nnx.Intermediate, 'trace', value)
+
+
 class RNN(nnx.Module):
     """Runs a cell over a sequence; a drop-in for ``flax.nnx.RNN``.
 
@@ -54,7 +62,10 @@ class RNN(nnx.Module):
         reverse: bool | None = None,
         keep_order: bool | None = None,
         rngs: Any = None,
+        trace: bool = False,
     ):
+        """As ``jaxrnn.linen.RNN.__call__``. With ``trace`` the trace is appended to the
+        result and, under ``nnx.capture(..., nnx.Intermediate)``, sown as ``trace``."""
         return_carry = self.return_carry if return_carry is None else return_carry
         time_major = self.time_major if time_major is None else time_major
         reverse = self.reverse if reverse is None else reverse
@@ -71,7 +82,7 @@ class RNN(nnx.Module):
         else:
             carry = initial_carry
 
-        return _layers.run_rnn(
+        result = _layers.run_rnn(
             self.cell,
             carry,
             inputs,
@@ -85,7 +96,11 @@ class RNN(nnx.Module):
             keep_order=keep_order,
             return_carry=return_carry,
             unroll=self.unroll,
+            trace=trace,
         )
+        if trace:
+            sow_trace(self, result[-1])
+        return result
 
     def _scan(self, inputs, carry, valid, *, time_axis):
         """Step-by-step ``nnx.scan`` for cells without a fused kernel; the cell's state
@@ -133,6 +148,7 @@ class Bidirectional(nnx.Module):
         time_major: bool | None = None,
         reverse: bool | None = None,
         keep_order: bool | None = None,
+        trace: bool = False,
     ):
         time_major = self.time_major if time_major is None else time_major
         return_carry = self.return_carry if return_carry is None else return_carry
@@ -147,4 +163,5 @@ class Bidirectional(nnx.Module):
             return_carry=return_carry,
             forward_kwargs={'rngs': rngs},
             backward_kwargs={'rngs': rngs},
+            trace=trace,
         )

@@ -10,6 +10,7 @@ from flax import nnx
 
 from jaxrnn import _layers
 from jaxrnn.nnx._cells import FusedCell, GRUCell, LSTMCell, SimpleCell
+from jaxrnn.nnx._rnn import sow_trace
 
 Array = jax.Array
 
@@ -100,9 +101,11 @@ class Stack(nnx.Module):
         time_major: bool | None = None,
         deterministic: bool | None = None,
         rngs: Any = None,
+        trace: bool = False,
     ):
         """Runs the stack; returns ``outputs [*batch, t, D * hidden]`` or
-        ``(carry, outputs)``. See ``jaxrnn.linen.Stack.__call__``."""
+        ``(carry, outputs)``, with ``trace[layer][direction]`` appended when ``trace``.
+        See ``jaxrnn.linen.Stack.__call__``."""
         return_carry = self.return_carry if return_carry is None else return_carry
         time_major = self.time_major if time_major is None else time_major
         time_axis, batch_dims = _layers.layout(inputs, 1, time_major)
@@ -110,7 +113,7 @@ class Stack(nnx.Module):
         _layers.check_stack_carry(
             initial_carry, self.num_layers, _layers.num_directions(self.bidirectional)
         )
-        carry, outputs = _layers.run_stack(
+        carry, outputs, gates = _layers.run_stack(
             self.layers,
             inputs,
             initial_carry,
@@ -118,8 +121,11 @@ class Stack(nnx.Module):
             seq_lengths=seq_lengths,
             time_major=time_major,
             unroll=self.unroll,
+            trace=trace,
         )
-        return (carry, outputs) if return_carry else outputs
+        if trace:
+            sow_trace(self, gates)
+        return _layers.pack_result(carry, outputs, gates, return_carry=return_carry, trace=trace)
 
     def step(self, carry, inputs: Array, *, deterministic: bool | None = None, rngs=None):
         """One time step through every layer (unidirectional stacks), for decoding;

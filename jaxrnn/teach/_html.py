@@ -1,0 +1,111 @@
+"""A self-contained HTML report: narration, figures (PNG, base64-inlined) and coloured
+tokens, with inline styles. The file references nothing outside itself."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import pathlib
+
+from matplotlib.figure import Figure
+
+from jaxrnn.teach import _figures
+from jaxrnn.teach._narrate import Narration
+from jaxrnn.teach._terminal import _DEFAULT_GATE, _colour, _gate_values
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto;
+       padding: 0 1em; color: #222; line-height: 1.45; }
+h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
+.step { margin: 0.8em 0; padding: 0.4em 0.8em; background: #f7f7f9; border-radius: 6px; }
+.role { font-weight: 600; } .eq { font-family: monospace; color: #555; margin-left: 1.5em; }
+.tok { padding: 0.15em 0.35em; margin: 0 0.1em; border-radius: 4px; }
+.val { color: #888; font-size: 0.8em; margin-right: 0.4em; }
+img { max-width: 100%; } .note { color: #555; }
+"""
+
+
+def figure_png(fig: Figure, dpi: int = 100) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format='png', dpi=dpi)
+    return buffer.getvalue()
+
+
+def _img(fig: Figure, alt: str) -> str:
+    data = base64.b64encode(figure_png(fig)).decode('ascii')
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _tokens_html(trace, tokens, gate=None, unit=None) -> str:
+    cell = _figures.cell_of(trace)
+    gate = gate or _DEFAULT_GATE[cell]
+    values = _gate_values(trace, gate, unit, 0)
+    where = 'mean over units' if unit is None else f'unit {unit}'
+    parts = [f'<p><b>{html.escape(gate)}</b> ({where}): ']
+    for token, v in zip(tokens, values, strict=True):
+        colour = _colour(v, gate in ('g', 'n'))
+        parts.append(
+            f'<span class="tok" style="background:{colour}">{html.escape(token)}</span>'
+            f'<span class="val">{v:.2f}</span>'
+        )
+    parts.append('</p>')
+    return ''.join(parts)
+
+
+def _narration_html(narration: Narration) -> str:
+    out = [f'<p class="note">{html.escape(narration.convention)}</p>']
+    for step in narration.steps:
+        out.append(f'<div class="step"><b>Step {step.index}: "{html.escape(step.token)}"</b>')
+        for line in step.lines:
+            out.append(
+                f'<div><span class="role">{html.escape(line.role)}</span>: '
+                f'{html.escape(line.words)}</div>'
+            )
+            if line.equation:
+                out.append(f'<div class="eq">{html.escape(line.equation)}</div>')
+        out.append('</div>')
+    return '\n'.join(out)
+
+
+def report_html(
+    title: str,
+    sections: list[dict],
+    *,
+    extra_figures: list[tuple[str, Figure]] = (),
+    intro: str = '',
+) -> str:
+    """The report as a string.
+
+    Args:
+      title: the page title.
+      sections: one per model, each ``{'name', 'trace', 'tokens', 'narration',
+        'unit'}`` (``narration`` a :class:`Narration`, ``unit`` optional).
+      extra_figures: ``(caption, figure)`` pairs shown after the sections.
+      intro: a paragraph of plain text under the title.
+    """
+    body = [f'<h1>{html.escape(title)}</h1>']
+    if intro:
+        body.append(f'<p>{html.escape(intro)}</p>')
+    for section in sections:
+        trace, tokens = section['trace'], section['tokens']
+        unit = section.get('unit')
+        body.append(f'<h2>{html.escape(section["name"])}</h2>')
+        body.append(_tokens_html(trace, tokens, unit=unit))
+        body.append(_narration_html(section['narration']))
+        body.append(_img(_figures.overview(trace, tokens), f'{section["name"]} gates'))
+    for caption, fig in extra_figures:
+        body.append(f'<h2>{html.escape(caption)}</h2>')
+        body.append(_img(fig, caption))
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<title>{html.escape(title)}</title><style>{_STYLE}</style></head>'
+        '<body>\n' + '\n'.join(body) + '\n</body></html>\n'
+    )
+
+
+def write_report(path, title: str, sections: list[dict], **kwargs) -> pathlib.Path:
+    """Writes :func:`report_html` to ``path`` and returns the path."""
+    path = pathlib.Path(path)
+    path.write_text(report_html(title, sections, **kwargs), encoding='utf-8')
+    return path

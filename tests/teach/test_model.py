@@ -1,0 +1,58 @@
+"""The teaching models: corpus, vocabulary, training, save/load and its errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from jaxrnn import teach
+from jaxrnn.teach import _model
+
+pytestmark = pytest.mark.usefixtures('float32_defaults')
+
+
+def test_tokenize_and_corpus():
+    assert teach.tokenize('I love myself.') == ['i', 'love', 'myself', '.']
+    sentences = teach.corpus()
+    assert len(sentences) > 50 and ['i', 'love', 'myself', '.'] in sentences
+
+
+@pytest.mark.parametrize('cell', teach.CELLS)
+def test_shipped_models_load_and_trace(cell):
+    model = teach.shipped(cell)
+    assert model.vocab == _model.vocabulary(teach.corpus())
+    tokens, trace, predictions = model.trace('I love myself')
+    assert tokens == ['i', 'love', 'myself'] and len(predictions) == 3
+    assert np.asarray(trace.h).shape == (1, 3, model.hidden)
+
+
+def test_training_lowers_the_loss_and_round_trips(tmp_path):
+    trained = teach.train('gru', steps=30)
+    assert trained.losses[-1] < trained.losses[0] - 0.5
+    trained.save(tmp_path / 'gru.npz')
+    loaded = teach.load(tmp_path / 'gru.npz')
+    assert loaded.cell == 'gru' and loaded.vocab == trained.vocab
+    for a, b in zip(_model._flatten(loaded.params), _model._flatten(trained.params), strict=True):
+        assert a[0] == b[0]
+        np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_errors(tmp_path):
+    model = teach.shipped('lstm')
+    with pytest.raises(teach.TeachError, match="'zebra' is not in the vocabulary"):
+        model.trace('I love zebra')
+    with pytest.raises(teach.TeachError, match='no words'):
+        model.trace('   ')
+    with pytest.raises(teach.TeachError, match='unknown cell'):
+        teach.train('transformer')
+    data = dict(np.load(_model.importlib.resources.files('jaxrnn.teach') / 'data/lstm.npz'))
+    data['params/readout/kernel'] = data['params/readout/kernel'][:, :5]
+    np.savez(tmp_path / 'bad.npz', **data)
+    with pytest.raises(teach.TeachError, match=r'readout/kernel has shape \(32, 5\)'):
+        teach.load(tmp_path / 'bad.npz')
+    (tmp_path / 'junk.npz').write_bytes(b'not a zip')
+    with pytest.raises(teach.TeachError, match='cannot read params file'):
+        teach.load(tmp_path / 'junk.npz')
+    np.savez(tmp_path / 'other.npz', weights=np.zeros(3))
+    with pytest.raises(teach.TeachError, match='not a jaxrnn teaching params file'):
+        teach.load(tmp_path / 'other.npz')
