@@ -3,7 +3,8 @@
 
   python scripts/train_teach_models.py [--steps 400]
 
-``jaxrnn demo`` trains the same models (same function, same seed) on the spot.
+``jaxrnn demo`` trains the same models (same function and seed; 300 steps by default) on
+the spot.
 """
 
 from __future__ import annotations

@@ -70,3 +70,19 @@ def test_readme_narration_is_what_jaxrnn_trace_prints(capsys):
             )
 
         assert any(close(p) for p in matches), line
+
+
+def test_readme_performance_table_is_the_committed_results():
+    """The headline table is what `python -m benchmarks.headline` prints from the
+    committed quick results, and those results come from the command shown."""
+    import json
+
+    from benchmarks.headline import headline
+
+    results_path = ROOT / 'benchmarks' / 'results' / 'cpu-quick' / 'results.json'
+    results = json.loads(results_path.read_text())
+    readme = (ROOT / 'README.md').read_text()
+    section = readme.split('\n## Performance\n')[1].split('\n## ')[0]
+    assert headline(results).strip() in section
+    assert results['command'] in section
+    assert results['command'] == 'python -m benchmarks quick --out benchmarks/results/cpu-quick'

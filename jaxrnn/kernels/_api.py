@@ -192,6 +192,7 @@ def run_sequence(
         cdt=cdt,
         precision=precision,
         trace=trace,
+        projection=_scan.projection_mode(hidden),
     )
     final = tuple(s.reshape(batch_shape + (hidden,)) for s in out[0])
     seq_shape = (

@@ -76,12 +76,20 @@ def _previous(seq: Array, init: Array, lengths: Array | None, reverse: bool) -> 
     return prev
 
 
-def _forward(cell, cfg: Config, rec, xp, state0, lengths, keep_residuals: bool):
+def _forward(cell, cfg: Config, rec, xp, state0, lengths, keep_residuals: bool, proj=None):
+    """The forward loop. ``xp`` is ``[t, b, g]`` pre-activations, or, with ``proj = (w_ih,
+    b)``, the ``[t, b, i]`` inputs themselves, projected one step at a time inside the
+    loop (see :func:`projection_mode`)."""
     rec_loop = cell.prepare(rec, cfg.cdt, cfg.acc)
     mask = _time_mask(lengths, xp.shape[0])
+    if proj is not None:
+        w_ih = proj[0].astype(cfg.cdt)
+        bias = _math.row(proj[1].astype(cfg.acc))
 
     def body(state, inp):
         xp_t, m_t = inp
+        if proj is not None:
+            xp_t = _math.dot(xp_t, w_ih, cfg.cdt, cfg.acc, cfg.precision) + bias
         new_state, y, res = cell.step(rec_loop, xp_t, state, cfg.cdt, cfg.acc, cfg.precision)
         new_state = _where_t(m_t, new_state, state)
         if m_t is not None:
@@ -119,6 +127,12 @@ def _recurrence_fwd(cell, cfg, rec, xp, state0, lengths):
 
 
 def _recurrence_bwd(cell, cfg, residuals, cotangents):
+    drec, dxp, dstate0 = _backward(cell, cfg, residuals, cotangents)
+    return drec, dxp.astype(cfg.acc), dstate0, None
+
+
+def _backward(cell, cfg, residuals, cotangents):
+    """The reverse loop: ``(drec, dxp [t, b, g], dstate0)``; weight gradients outside."""
     rec, state0, lengths, ys, res = residuals
     dfinal, dys = cotangents
     rec_loop = cell.prepare(rec, cfg.cdt, cfg.acc)
@@ -149,10 +163,62 @@ def _recurrence_bwd(cell, cfg, residuals, cotangents):
     drec = cell.recurrent_grads(rec, dxp, res, prev, cfg.cdt, cfg.acc, cfg.precision)
     drec = tuple(d.astype(r.dtype) for d, r in zip(drec, rec, strict=True))
     dstate0 = tuple(d.astype(s.dtype) for d, s in zip(dstate0, state0, strict=True))
-    return drec, dxp.astype(cfg.acc), dstate0, None
+    return drec, dxp, dstate0
 
 
 recurrence.defvjp(_recurrence_fwd, _recurrence_bwd)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
+def recurrence_in_loop(cell, cfg: Config, rec, w_ih, b, x, state0, lengths):
+    """:func:`recurrence` with the input projection inside the loop.
+
+    The forward loop computes ``x_t @ W_ih + b`` at each step (two independent matmuls per
+    step, which XLA:CPU runs on two cores, on data that stays in cache); the backward pass
+    is the same as :func:`recurrence`'s, and ``dW_ih = x^T dxp``, ``db = sum dxp`` and
+    ``dx = dxp W_ih^T`` are single matmuls over all steps after the loop.
+
+    Args:
+      x: ``[t, b, i]`` time-major inputs, zero at padded steps.
+      w_ih, b: ``[i, g]`` and ``[g]``.
+      Others as :func:`recurrence`.
+    """
+    final, ys, _ = _forward(cell, cfg, rec, x, state0, lengths, False, proj=(w_ih, b))
+    return final, ys
+
+
+def _in_loop_fwd(cell, cfg, rec, w_ih, b, x, state0, lengths):
+    final, ys, res = _forward(cell, cfg, rec, x, state0, lengths, True, proj=(w_ih, b))
+    return (final, ys), ((rec, state0, lengths, ys, res), w_ih, b, x)
+
+
+def _in_loop_bwd(cell, cfg, residuals, cotangents):
+    inner, w_ih, b, x = residuals
+    drec, dxp, dstate0 = _backward(cell, cfg, inner, cotangents)
+    dw = _math.outer_sum(x, dxp, cfg.cdt, cfg.acc, cfg.precision).astype(w_ih.dtype)
+    db = jnp.sum(dxp, axis=(0, 1)).astype(b.dtype)
+    dx = _math.einsum('tbg,ig->tbi', dxp, w_ih, cfg.cdt, cfg.acc, cfg.precision).astype(x.dtype)
+    return drec, dw, db, dx, dstate0, None
+
+
+recurrence_in_loop.defvjp(_in_loop_fwd, _in_loop_bwd)
+
+PROJECTION = 'auto'
+"""Where the input projection runs: ``'hoisted'`` (one matmul for all steps before the
+loop), ``'in_loop'`` (one matmul per step inside it; the backward is the same) or
+``'auto'`` (:func:`projection_mode`'s measured rule). Tests set it to check both."""
+
+
+def projection_mode(hidden: int, backend: str | None = None) -> str:
+    """The ``'auto'`` rule, measured on a 2-core CPU (``benchmarks/NOTES.md``, entry 3):
+    on XLA:CPU with ``hidden <= 256`` the per-step projection is faster (the two
+    independent per-step matmuls run on two cores and the ``[t, b, G h]`` pre-activations
+    are never written out); with larger hidden sizes, and on GPU/TPU, one hoisted matmul
+    is faster."""
+    if PROJECTION != 'auto':
+        return PROJECTION
+    backend = backend or jax.default_backend()
+    return 'in_loop' if backend == 'cpu' and hidden <= 256 else 'hoisted'
 
 
 def project(
@@ -190,7 +256,16 @@ def project(
 
 @functools.partial(
     jax.jit,
-    static_argnames=('cell', 'reverse', 'time_major', 'unroll', 'cdt', 'precision', 'trace'),
+    static_argnames=(
+        'cell',
+        'reverse',
+        'time_major',
+        'unroll',
+        'cdt',
+        'precision',
+        'trace',
+        'projection',
+    ),
 )
 def sequence(
     cell,
@@ -205,12 +280,14 @@ def sequence(
     cdt,
     precision,
     trace: bool = False,
+    projection: str = 'hoisted',
 ):
-    """Hoisted projection + recurrence for ``xs`` with one flattened batch axis.
+    """Input projection + recurrence for ``xs`` with one flattened batch axis.
 
     Args:
       xs: ``[t, b, i]`` if ``time_major`` else ``[b, t, i]``.
       state0: internal state tuple, each ``[b, h]``.
+      projection: ``'hoisted'`` or ``'in_loop'`` (:func:`projection_mode`).
       trace: also return every gate at every step (``cell.trace_type``). The trace runs
         the same forward loop (:func:`_forward`, same step function, same numbers) but
         keeps the per-step gates and is differentiated by JAX's autodiff instead of the
@@ -223,24 +300,25 @@ def sequence(
     """
     acc = jnp.promote_types(cdt, jnp.float32)
     num_steps = xs.shape[0 if time_major else 1]
-    xp = project(
-        xs,
-        params.input_kernel,
-        params.bias,
-        _time_mask(lengths, num_steps),
-        time_major,
-        cdt,
-        acc,
-        precision,
-    )
+    mask = _time_mask(lengths, num_steps)
     state0 = tuple(s.astype(acc) for s in state0)
     cfg = Config(reverse, unroll, cdt, acc, precision)
-    if not trace:
-        final, ys = recurrence(cell, cfg, cell.recurrent(params), xp, state0, lengths)
-        return final, _layout(ys.astype(cdt), time_major)
-    final, ys, res = _forward(cell, cfg, cell.recurrent(params), xp, state0, lengths, True)
+    rec = cell.recurrent(params)
+    if projection == 'in_loop':
+        x = xs if mask is None else jnp.where((mask if time_major else mask.T)[..., None], xs, 0)
+        x = x if time_major else jnp.swapaxes(x, 0, 1)
+        w_ih, b = params.input_kernel, params.bias
+        if not trace:
+            final, ys = recurrence_in_loop(cell, cfg, rec, w_ih, b, x, state0, lengths)
+            return final, _layout(ys.astype(cdt), time_major)
+        final, ys, res = _forward(cell, cfg, rec, x, state0, lengths, True, proj=(w_ih, b))
+    else:
+        xp = project(xs, params.input_kernel, params.bias, mask, time_major, cdt, acc, precision)
+        if not trace:
+            final, ys = recurrence(cell, cfg, rec, xp, state0, lengths)
+            return final, _layout(ys.astype(cdt), time_major)
+        final, ys, res = _forward(cell, cfg, rec, xp, state0, lengths, True)
     fields = cell.trace(ys, res)
-    mask = _time_mask(lengths, num_steps)
     if mask is not None:
         fields = jax.tree.map(lambda a: jnp.where(mask[..., None], a, jnp.zeros_like(a)), fields)
     fields = jax.tree.map(lambda a: _layout(a, time_major), fields)

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from jax.test_util import check_grads
 
+from jaxrnn.kernels import _scan
 from tests import reference
 from tests.cases import CASE_IDS, CASES, as_dict, lengths_for
 
@@ -36,13 +37,21 @@ def _to_time_major(xs):
     return np.swapaxes(xs, 0, 1)
 
 
+@pytest.fixture(params=['hoisted', 'in_loop'])
+def projection(request, monkeypatch):
+    """Both placements of the input projection (``_scan.PROJECTION``): the default
+    picks one by platform and size, so each is forced here."""
+    monkeypatch.setattr(_scan, 'PROJECTION', request.param)
+    return request.param
+
+
 @pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
 @pytest.mark.parametrize(
     'size,use_lengths,reverse,time_major',
     list(itertools.product(SIZES, [False, True], [False, True], [False, True])),
 )
 @pytest.mark.parametrize('dtype', [np.float64, np.float32])
-def test_values_match_oracle(case, size, use_lengths, reverse, time_major, dtype):
+def test_values_match_oracle(case, size, use_lengths, reverse, time_major, dtype, projection):
     rng, params, xs, carry = _setup(case, size, dtype=dtype)
     lengths = lengths_for(rng, size[0], size[1]) if use_lengths else None
     want_carry, want_ys = reference.run(case.ref_cell, as_dict(params), xs, carry, lengths, reverse)
@@ -68,7 +77,9 @@ def test_values_match_oracle(case, size, use_lengths, reverse, time_major, dtype
 @pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
 @pytest.mark.parametrize('dtype', [jnp.bfloat16, np.float16])
 @pytest.mark.parametrize('use_lengths,reverse', [(False, False), (True, True)])
-def test_half_precision_computation_keeps_float32_carry(case, dtype, use_lengths, reverse):
+def test_half_precision_computation_keeps_float32_carry(
+    case, dtype, use_lengths, reverse, projection
+):
     size = SIZES[0]
     rng, params, xs, carry = _setup(case, size, dtype=np.float32)
     lengths = lengths_for(rng, size[0], size[1]) if use_lengths else None
@@ -115,7 +126,7 @@ def _scalar(ys, carry, wy, wc):
         (SIZES[2], True, True),
     ],
 )
-def test_gradients_match_oracle(case, size, use_lengths, reverse):
+def test_gradients_match_oracle(case, size, use_lengths, reverse, projection):
     rng, params, xs, carry = _setup(case, size, seed=1)
     lengths = lengths_for(rng, size[0], size[1]) if use_lengths else None
     wy, wc = _loss_weights(rng, case, size)
@@ -146,7 +157,7 @@ def test_gradients_match_oracle(case, size, use_lengths, reverse):
 
 @pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
 @pytest.mark.parametrize('use_lengths,reverse', [(False, False), (True, True)])
-def test_check_grads_first_and_second_order(case, use_lengths, reverse):
+def test_check_grads_first_and_second_order(case, use_lengths, reverse, projection):
     size = (2, 4, 3, 2)
     rng, params, xs, carry = _setup(case, size, seed=2)
     lengths = np.array([4, 2], np.int32) if use_lengths else None
@@ -282,9 +293,10 @@ def _dots(jaxpr, inside_loop=False, found=None):
 
 
 @pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
-def test_design_hoisted_projection_and_matmul_weight_gradients(case):
+def test_design_hoisted_projection_and_matmul_weight_gradients(case, monkeypatch):
     """Forward: one [t, b, g] input projection outside the loop. Backward: inside the
     loop only [b, h] state-gradient matmuls; every weight gradient is one matmul outside."""
+    monkeypatch.setattr(_scan, 'PROJECTION', 'hoisted')
     batch, steps, in_features, hidden = 3, 7, 5, 4
     rng = np.random.default_rng(0)
     params = case.params(rng, in_features, hidden)
@@ -297,6 +309,10 @@ def test_design_hoisted_projection_and_matmul_weight_gradients(case):
     fwd = _dots(jax.make_jaxpr(loss)(params, xs).jaxpr)
     outside_fwd = [sorted(s) for s, loop in fwd if not loop]
     assert outside_fwd == [sorted((steps, batch, g))]  # one projection, any axis order
+    _check_backward(loss, params, xs, fwd, steps, batch, in_features, hidden, g)
+
+
+def _check_backward(loss, params, xs, fwd, steps, batch, in_features, hidden, g):
     bwd = _dots(jax.make_jaxpr(jax.grad(loss, argnums=(0, 1)))(params, xs).jaxpr)
     outside = {s for s, loop in bwd if not loop}
     assert (in_features, g) in outside or (g, in_features) in outside  # dW_ih
@@ -307,3 +323,31 @@ def test_design_hoisted_projection_and_matmul_weight_gradients(case):
     assert sum(np.prod(s) for s in w_hh_grads) == hidden * g  # dW_hh, possibly in blocks
     inside_bwd = [s for s, loop in bwd if loop][len([1 for _, loop in fwd if loop]) :]
     assert inside_bwd and all(s == (batch, hidden) for s in inside_bwd)
+
+
+@pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
+def test_design_in_loop_projection_and_matmul_weight_gradients(case, monkeypatch):
+    """With the projection in the loop (the CPU rule for small hidden sizes): no matmul
+    outside the forward loop, [b, g] input matmuls inside it, and the backward pass has
+    the same structure as the hoisted one (weight gradients are matmuls after the loop)."""
+    monkeypatch.setattr(_scan, 'PROJECTION', 'in_loop')
+    batch, steps, in_features, hidden = 3, 7, 5, 4
+    rng = np.random.default_rng(0)
+    params = case.params(rng, in_features, hidden)
+    xs = rng.standard_normal((batch, steps, in_features)).astype(np.float32)
+    g = case.gates * hidden
+
+    def loss(params, xs):
+        return case.run(params, xs)[1].sum()
+
+    fwd = _dots(jax.make_jaxpr(loss)(params, xs).jaxpr)
+    assert not [s for s, loop in fwd if not loop]
+    assert (batch, g) in [s for s, loop in fwd if loop]
+    _check_backward(loss, params, xs, fwd, steps, batch, in_features, hidden, g)
+
+
+def test_projection_rule():
+    assert _scan.projection_mode(128, 'cpu') == 'in_loop'
+    assert _scan.projection_mode(512, 'cpu') == 'hoisted'
+    assert _scan.projection_mode(128, 'gpu') == 'hoisted'
+    assert _scan.projection_mode(128, 'tpu') == 'hoisted'
