@@ -21,6 +21,12 @@ Backward (``jax.custom_vjp``): the reverse loop carries only the state gradients
 emits ``dxp[t]`` (the gradient of the pre-activations); everything else is a large matmul
 after the loop: ``dW_hh = sum_t h_{t-1}^T dxp_t`` here, and ``dW_ih``, ``db``, ``dx``
 through the (linear) hoisted projection, which JAX differentiates into one matmul each.
+
+On XLA:CPU with small hidden sizes the forward loop computes ``x_t @ W_ih + b`` step by
+step instead (:func:`recurrence_in_loop`, chosen by :func:`projection_mode`, measured in
+``benchmarks/NOTES.md``): two independent matmuls per step use both cores and no
+``[t, b, g]`` buffer leaves the cache. Its backward pass is the same as above, with
+``dW_ih``, ``db`` and ``dx`` written out as one matmul each after the loop.
 """
 
 from __future__ import annotations
