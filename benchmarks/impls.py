@@ -39,9 +39,10 @@ class Impl:
     recurrent_only: bool = False  # DeepBench's convention: input projection excluded
 
 
-def _inputs(p: Problem, dtype):
+def _inputs(p: Problem) -> np.ndarray:
+    """The same float32 inputs for every implementation (cast to the dtype by each)."""
     rng = np.random.default_rng(0)
-    return rng.standard_normal((p.batch, p.time, p.input)).astype(np.float32), dtype
+    return rng.standard_normal((p.batch, p.time, p.input)).astype(np.float32)
 
 
 # --- JAX implementations ------------------------------------------------------------------
@@ -77,7 +78,7 @@ def _jdtype(dtype: str):
 
 
 def _x(p: Problem, dtype: str):
-    x, _ = _inputs(p, dtype)
+    x = _inputs(p)
     return jnp.asarray(x, _jdtype(dtype))
 
 
@@ -254,7 +255,7 @@ def build_torch(p: Problem, mode: str, dtype: str) -> Runner:
     torch.manual_seed(0)
     cls = torch.nn.LSTM if p.cell == 'lstm' else torch.nn.GRU
     module = cls(p.input, p.hidden, batch_first=True).to(device=device, dtype=tdt)
-    x_np, _ = _inputs(p, dtype)
+    x_np = _inputs(p)
     x = torch.tensor(x_np, device=device, dtype=tdt, requires_grad=mode == 'train')
 
     def sync():

@@ -68,11 +68,6 @@ def _mb(memory: dict) -> str:
     return '' if value is None else f'{value / 2**20:.1f}'
 
 
-def rows(results: dict) -> list[dict]:
-    """Flattened rows, with ratios to the floor and to the best peer added."""
-    return results['rows']
-
-
 def table(results: dict, title: str) -> Table:
     t = Table(title=title, show_lines=False)
     for k, col in enumerate(COLUMNS):
