@@ -374,10 +374,18 @@ def run_layer(
     return tuple(carries), y, tuple(traces)
 
 
-def run_stack(layers, inputs, carry, *, dropout: Callable, **layer_kwargs):
-    """Runs ``layer(x, carry_k, **layer_kwargs) -> (carry_k, y, traces_k)`` for each
-    layer, with ``dropout`` between layers (not after the last, as ``torch.nn.LSTM``).
-    Returns ``(carry, outputs, trace)``, carry and trace indexed ``[layer][direction]``."""
+def run_stack(layers, inputs, carry, *, bidirectional: bool, dropout: Callable, **layer_kwargs):
+    """The body of a stack's ``__call__`` shared by Linen and NNX.
+
+    Checks the inputs, ``seq_lengths`` and the carry, then runs
+    ``layer(x, carry_k, **layer_kwargs) -> (carry_k, y, traces_k)`` for each layer, with
+    ``dropout`` between layers (not after the last, as ``torch.nn.LSTM``). Returns
+    ``(carry, outputs, trace)``, carry and trace indexed ``[layer][direction]``.
+    """
+    time_major = layer_kwargs['time_major']
+    time_axis, batch_dims = layout(inputs, 1, time_major)
+    check_lengths(layer_kwargs['seq_lengths'], batch_dims, inputs.shape[time_axis])
+    check_stack_carry(carry, len(layers), num_directions(bidirectional))
     carries, traces = [], []
     x = inputs
     for k, layer in enumerate(layers):
@@ -390,7 +398,10 @@ def run_stack(layers, inputs, carry, *, dropout: Callable, **layer_kwargs):
 
 
 def step_stack(layers, carry, inputs, *, dropout: Callable, bidirectional: bool):
-    """One step through every layer of a unidirectional stack (for decoding)."""
+    """One step through every layer of a unidirectional stack (for decoding); the body of
+    a stack's ``step`` shared by Linen and NNX."""
+    in_features_of(inputs)
+    check_stack_carry(carry, len(layers), num_directions(bidirectional))
     if bidirectional:
         raise ValueError(
             'step needs a unidirectional stack: a backward direction reads the sequence '

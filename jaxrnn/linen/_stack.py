@@ -146,15 +146,11 @@ class Stack(nn.Module):
         """
         return_carry = self.return_carry if return_carry is None else return_carry
         time_major = self.time_major if time_major is None else time_major
-        time_axis, batch_dims = _layers.layout(inputs, 1, time_major)
-        _layers.check_lengths(seq_lengths, batch_dims, inputs.shape[time_axis])
-        _layers.check_stack_carry(
-            initial_carry, self.num_layers, _layers.num_directions(self.bidirectional)
-        )
         carry, outputs, gates = _layers.run_stack(
             self.layers,
             inputs,
             initial_carry,
+            bidirectional=self.bidirectional,
             dropout=self._dropout_fn(deterministic),
             seq_lengths=seq_lengths,
             time_major=time_major,
@@ -172,8 +168,6 @@ class Stack(nn.Module):
         parameters and numbers as ``__call__`` on the whole sequence. Unidirectional
         stacks only. Start from :meth:`initialize_carry`.
         """
-        _layers.in_features_of(inputs)
-        _layers.check_stack_carry(carry, self.num_layers, 1 if not self.bidirectional else 2)
         return _layers.step_stack(
             self.layers,
             carry,

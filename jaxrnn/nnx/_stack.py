@@ -108,15 +108,11 @@ class Stack(nnx.Module):
         See ``jaxrnn.linen.Stack.__call__``."""
         return_carry = self.return_carry if return_carry is None else return_carry
         time_major = self.time_major if time_major is None else time_major
-        time_axis, batch_dims = _layers.layout(inputs, 1, time_major)
-        _layers.check_lengths(seq_lengths, batch_dims, inputs.shape[time_axis])
-        _layers.check_stack_carry(
-            initial_carry, self.num_layers, _layers.num_directions(self.bidirectional)
-        )
         carry, outputs, gates = _layers.run_stack(
             self.layers,
             inputs,
             initial_carry,
+            bidirectional=self.bidirectional,
             dropout=self._dropout_fn(deterministic, rngs),
             seq_lengths=seq_lengths,
             time_major=time_major,
@@ -130,8 +126,6 @@ class Stack(nnx.Module):
     def step(self, carry, inputs: Array, *, deterministic: bool | None = None, rngs=None):
         """One time step through every layer (unidirectional stacks), for decoding;
         see ``jaxrnn.linen.Stack.step``."""
-        _layers.in_features_of(inputs)
-        _layers.check_stack_carry(carry, self.num_layers, 2 if self.bidirectional else 1)
         return _layers.step_stack(
             self.layers,
             carry,
