@@ -292,27 +292,35 @@ def _dots(jaxpr, inside_loop=False, found=None):
     return found
 
 
-@pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
-def test_design_hoisted_projection_and_matmul_weight_gradients(case, monkeypatch):
-    """Forward: one [t, b, g] input projection outside the loop. Backward: inside the
-    loop only [b, h] state-gradient matmuls; every weight gradient is one matmul outside."""
-    monkeypatch.setattr(_scan, 'PROJECTION', 'hoisted')
-    batch, steps, in_features, hidden = 3, 7, 5, 4
+BATCH, STEPS, IN, HIDDEN = 3, 7, 5, 4
+
+
+def _forward_dots(case, monkeypatch, projection):
+    """``(loss, params, xs, forward dots)`` with the projection forced to a placement."""
+    monkeypatch.setattr(_scan, 'PROJECTION', projection)
     rng = np.random.default_rng(0)
-    params = case.params(rng, in_features, hidden)
-    xs = rng.standard_normal((batch, steps, in_features)).astype(np.float32)
-    g = case.gates * hidden
+    params = case.params(rng, IN, HIDDEN)
+    xs = rng.standard_normal((BATCH, STEPS, IN)).astype(np.float32)
 
     def loss(params, xs):
         return case.run(params, xs)[1].sum()
 
-    fwd = _dots(jax.make_jaxpr(loss)(params, xs).jaxpr)
+    return loss, params, xs, _dots(jax.make_jaxpr(loss)(params, xs).jaxpr)
+
+
+@pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
+def test_design_hoisted_projection_and_matmul_weight_gradients(case, monkeypatch):
+    """Forward: one [t, b, g] input projection outside the loop. Backward: inside the
+    loop only [b, h] state-gradient matmuls; every weight gradient is one matmul outside."""
+    loss, params, xs, fwd = _forward_dots(case, monkeypatch, 'hoisted')
+    g = case.gates * HIDDEN
     outside_fwd = [sorted(s) for s, loop in fwd if not loop]
-    assert outside_fwd == [sorted((steps, batch, g))]  # one projection, any axis order
-    _check_backward(loss, params, xs, fwd, steps, batch, in_features, hidden, g)
+    assert outside_fwd == [sorted((STEPS, BATCH, g))]  # one projection, any axis order
+    _check_backward(loss, params, xs, fwd, g)
 
 
-def _check_backward(loss, params, xs, fwd, steps, batch, in_features, hidden, g):
+def _check_backward(loss, params, xs, fwd, g):
+    steps, batch, in_features, hidden = STEPS, BATCH, IN, HIDDEN
     bwd = _dots(jax.make_jaxpr(jax.grad(loss, argnums=(0, 1)))(params, xs).jaxpr)
     outside = {s for s, loop in bwd if not loop}
     assert (in_features, g) in outside or (g, in_features) in outside  # dW_ih
@@ -330,20 +338,11 @@ def test_design_in_loop_projection_and_matmul_weight_gradients(case, monkeypatch
     """With the projection in the loop (the CPU rule for small hidden sizes): no matmul
     outside the forward loop, [b, g] input matmuls inside it, and the backward pass has
     the same structure as the hoisted one (weight gradients are matmuls after the loop)."""
-    monkeypatch.setattr(_scan, 'PROJECTION', 'in_loop')
-    batch, steps, in_features, hidden = 3, 7, 5, 4
-    rng = np.random.default_rng(0)
-    params = case.params(rng, in_features, hidden)
-    xs = rng.standard_normal((batch, steps, in_features)).astype(np.float32)
-    g = case.gates * hidden
-
-    def loss(params, xs):
-        return case.run(params, xs)[1].sum()
-
-    fwd = _dots(jax.make_jaxpr(loss)(params, xs).jaxpr)
+    loss, params, xs, fwd = _forward_dots(case, monkeypatch, 'in_loop')
+    g = case.gates * HIDDEN
     assert not [s for s, loop in fwd if not loop]
-    assert (batch, g) in [s for s, loop in fwd if loop]
-    _check_backward(loss, params, xs, fwd, steps, batch, in_features, hidden, g)
+    assert (BATCH, g) in [s for s, loop in fwd if loop]
+    _check_backward(loss, params, xs, fwd, g)
 
 
 def test_projection_rule():
