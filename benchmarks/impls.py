@@ -86,19 +86,26 @@ def _cast(tree, dtype: str):
     return jax.tree.map(lambda a: jnp.asarray(a, _jdtype(dtype)), tree)
 
 
-def build_jaxrnn(p: Problem, mode: str, dtype: str) -> Runner:
-    from jaxrnn import kernels
+def _jaxrnn(backend: str):
+    """jaxrnn's public kernel with ``backend=`` (``'auto'`` is the library default)."""
 
-    rng = np.random.default_rng(1)
-    g = GATES[p.cell] * p.hidden
-    scale = 1 / np.sqrt(p.hidden)
-    shapes = [(p.input, g), (p.hidden, g), (g,)] + ([(p.hidden,)] if p.cell == 'gru' else [])
-    arrays = [(scale * rng.standard_normal(s)).astype(np.float32) for s in shapes]
-    params = (kernels.LSTMParams if p.cell == 'lstm' else kernels.GRUParams)(*arrays)
-    run = kernels.lstm if p.cell == 'lstm' else kernels.gru
-    return _jax_runner(
-        lambda params, x: run(params, x)[1], (_cast(params, dtype), _x(p, dtype)), mode
-    )
+    def build(p: Problem, mode: str, dtype: str) -> Runner:
+        from jaxrnn import kernels
+
+        rng = np.random.default_rng(1)
+        g = GATES[p.cell] * p.hidden
+        scale = 1 / np.sqrt(p.hidden)
+        shapes = [(p.input, g), (p.hidden, g), (g,)] + ([(p.hidden,)] if p.cell == 'gru' else [])
+        arrays = [(scale * rng.standard_normal(s)).astype(np.float32) for s in shapes]
+        params = (kernels.LSTMParams if p.cell == 'lstm' else kernels.GRUParams)(*arrays)
+        run = kernels.lstm if p.cell == 'lstm' else kernels.gru
+        return _jax_runner(
+            lambda params, x: run(params, x, backend=backend)[1],
+            (_cast(params, dtype), _x(p, dtype)),
+            mode,
+        )
+
+    return build
 
 
 def build_jaxrnn_recurrent(p: Problem, mode: str, dtype: str) -> Runner:
@@ -287,10 +294,13 @@ def build_torch(p: Problem, mode: str, dtype: str) -> Runner:
     return Runner(run, compile_s, {'peak': peak})
 
 
-def _gpu_missing():
-    if jax.default_backend() != 'gpu':
-        return 'jax.experimental.rnn (cuDNN) needs an NVIDIA GPU'
-    return None
+def _gpu_only(what: str):
+    def missing():
+        if jax.default_backend() != 'gpu':
+            return f'{what} needs an NVIDIA GPU'
+        return None
+
+    return missing
 
 
 def build_jax_experimental(p: Problem, mode: str, dtype: str) -> Runner:
@@ -310,7 +320,11 @@ def build_jax_experimental(p: Problem, mode: str, dtype: str) -> Runner:
 
 
 IMPLS = [
-    Impl('jaxrnn', ('lstm', 'gru'), build_jaxrnn, peer=False),
+    Impl('jaxrnn', ('lstm', 'gru'), _jaxrnn('auto'), peer=False),
+    Impl('jaxrnn backend=pallas', ('lstm', 'gru'), _jaxrnn('pallas'), peer=False,
+         missing=_gpu_only('the compiled Pallas kernel (interpret mode on CPU is for tests)')),
+    Impl('jaxrnn backend=cudnn', ('lstm',), _jaxrnn('cudnn'), peer=False,
+         missing=_gpu_only('cuDNN')),
     Impl('jaxrnn (recurrent only)', ('lstm', 'gru'), build_jaxrnn_recurrent, peer=False,
          recurrent_only=True),
     Impl('flax.linen LSTMCell', ('lstm',), _flax_linen('LSTMCell')),
@@ -321,5 +335,6 @@ IMPLS = [
     Impl('flax.nnx GRUCell', ('gru',), _flax_nnx('GRUCell')),
     Impl('equinox', ('lstm', 'gru'), build_equinox, _equinox_missing),
     Impl('torch', ('lstm', 'gru'), build_torch, _torch_missing),
-    Impl('jax.experimental.rnn', ('lstm',), build_jax_experimental, _gpu_missing),
+    Impl('jax.experimental.rnn', ('lstm',), build_jax_experimental,
+         _gpu_only('jax.experimental.rnn (cuDNN)')),
 ]  # fmt: skip

@@ -7,6 +7,7 @@ import dataclasses
 import functools
 from typing import Any, Callable
 
+import jax
 import numpy as np
 
 from jaxrnn import kernels
@@ -81,6 +82,38 @@ CASES = [
     ),
 ]
 CASE_IDS = [c.name for c in CASES]
+
+
+def setup(case, size, seed=0, dtype=np.float64):
+    """``(rng, params, xs [b, t, i], carry)`` for ``size = (batch, time, in, hidden)``."""
+    batch, steps, in_features, hidden = size
+    rng = np.random.default_rng(seed)
+    params = case.params(rng, in_features, hidden, dtype)
+    xs = rng.standard_normal((batch, steps, in_features)).astype(dtype)
+    carry = case.carry(rng, (batch,), hidden, dtype)
+    return rng, params, xs, carry
+
+
+def check_against_oracle(case, params, xs, carry, lengths, reverse, time_major, tol, **kwargs):
+    """Runs ``case.run`` (batch-major ``xs``, given in the asked layout) and compares the
+    outputs and final carry with the float64 oracle; returns the outputs."""
+    want_carry, want_ys = reference.run(case.ref_cell, as_dict(params), xs, carry, lengths, reverse)
+    got_carry, got_ys = case.run(
+        params,
+        np.swapaxes(xs, 0, 1) if time_major else xs,
+        carry,
+        seq_lengths=lengths,
+        reverse=reverse,
+        time_major=time_major,
+        **kwargs,
+    )
+    if time_major:
+        got_ys = np.swapaxes(got_ys, 0, 1)
+    np.testing.assert_allclose(got_ys, want_ys, atol=tol, rtol=tol)
+    for got, want in zip(jax.tree.leaves(got_carry), jax.tree.leaves(want_carry), strict=True):
+        assert got.dtype == got_ys.dtype
+        np.testing.assert_allclose(got, want, atol=tol, rtol=tol)
+    return got_ys
 
 
 def as_dict(params):

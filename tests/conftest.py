@@ -18,3 +18,27 @@ def float32_defaults():
     jax.config.update('jax_enable_x64', False)
     yield
     jax.config.update('jax_enable_x64', True)
+
+
+@pytest.fixture
+def emulated_cudnn(monkeypatch):
+    """Runs ``backend='cudnn'`` on a CPU: the platform reads as 'gpu' and the cuDNN call
+    ``jax.experimental.rnn.lstm`` is replaced by ``jax.experimental.rnn.lstm_ref``, JAX's
+    own reference that JAX's GPU tests check cuDNN against (same packed weights, same
+    arguments). What is tested is everything jaxrnn puts around cuDNN: weight packing,
+    flips for ``reverse``, zero lengths, layouts, gradients through the packing."""
+    from jax.experimental import rnn as jax_rnn
+
+    from jaxrnn.kernels import _backend, _cudnn
+
+    def lstm(x, h_0, c_0, weights, seq_lengths, precision=None, **sizes):
+        assert seq_lengths.dtype == jax.numpy.int32  # as cuDNN requires
+        names = ('input_size', 'hidden_size', 'num_layers', 'bidirectional')
+        unpacked = jax_rnn.unpack_lstm_weights(weights, *(sizes[n] for n in names))
+        return jax_rnn.lstm_ref(x, h_0, c_0, *unpacked, seq_lengths, **sizes)
+
+    monkeypatch.setattr(_backend, 'platform', lambda: 'gpu')
+    monkeypatch.setattr(_cudnn.jax_rnn, 'lstm', lstm)
+    _cudnn.sequence.clear_cache()
+    yield
+    _cudnn.sequence.clear_cache()

@@ -3,13 +3,14 @@
 Public API::
 
   lstm(params, xs, carry=None, *, seq_lengths, reverse, time_major, unroll, dtype,
-       precision) -> ((c, h), ys)
+       precision, trace, backend) -> ((c, h), ys)
   gru(params, xs, carry=None, *, ..., reset_after=True) -> (h, ys)
   simple_rnn(params, xs, carry=None, *, ..., activation='tanh') -> (h, ys)
   lstm_step / gru_step / simple_step(params, carry, x) -> (carry, y)
 
 With ``trace=True`` the sequence kernels also return every gate at every step
-(``LSTMTrace``, ``GRUTrace``, ``SimpleTrace``), last in the tuple.
+(``LSTMTrace``, ``GRUTrace``, ``SimpleTrace``), last in the tuple. ``backend`` picks the
+implementation (``'auto'``, ``'xla'``, ``'cudnn'``, ``'pallas'``; see ``_backend``).
 """
 
 from jaxrnn.kernels._types import GRUParams as GRUParams

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrnn.kernels import _math, _scan
+from jaxrnn.kernels import _backend, _cudnn, _math, _scan
 
 Array = jax.Array
 
@@ -152,8 +152,11 @@ def run_sequence(
     dtype,
     precision,
     trace=False,
+    backend='auto',
 ):
-    """Checks the arguments, flattens batch axes, runs the jitted driver."""
+    """Checks the arguments, flattens batch axes, runs the jitted driver of the chosen
+    backend (:mod:`jaxrnn.kernels._backend`)."""
+    _backend.check_name(backend)
     in_features, hidden = check_params(cell, params)
     _check_dtype_arg(dtype)
     _check_unroll(unroll)
@@ -180,20 +183,25 @@ def run_sequence(
     cdt, _ = _math.dtypes([xs, *params], dtype)
     if not isinstance(trace, bool):
         raise TypeError(f'trace must be a bool, got {type(trace).__name__}.')
-    out = _scan.sequence(
-        cell,
-        params,
-        xs,
-        state,
-        lengths,
-        reverse=bool(reverse),
-        time_major=bool(time_major),
-        unroll=unroll,
-        cdt=cdt,
-        precision=precision,
-        trace=trace,
-        projection=_scan.projection_mode(hidden),
-    )
+    chosen = _backend.resolve(backend, cell, cdt, hidden, precision)
+    common = dict(reverse=bool(reverse), time_major=bool(time_major), precision=precision)
+    if chosen == 'cudnn' and not trace:
+        out = _cudnn.sequence(params, xs, state, lengths, **common)
+    else:
+        pallas = chosen == 'pallas'
+        out = _scan.sequence(
+            cell,
+            params,
+            xs,
+            state,
+            lengths,
+            unroll=unroll,
+            cdt=cdt,
+            trace=trace,
+            projection='hoisted' if pallas else _scan.projection_mode(hidden),
+            backend='pallas' if pallas else 'xla',
+            **common,
+        )
     final = tuple(s.reshape(batch_shape + (hidden,)) for s in out[0])
     seq_shape = (
         (num_steps,) + batch_shape + (hidden,) if time_major else batch_shape + (num_steps, hidden)

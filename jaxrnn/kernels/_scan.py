@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxrnn.kernels import _math
+from jaxrnn.kernels import _math, _pallas
 
 Array = jax.Array
 
@@ -50,6 +50,7 @@ class Config(NamedTuple):
     cdt: Any
     acc: Any
     precision: Any
+    backend: str = 'xla'
 
 
 def _where_t(m: Array | None, new, old):
@@ -85,7 +86,10 @@ def _previous(seq: Array, init: Array, lengths: Array | None, reverse: bool) -> 
 def _forward(cell, cfg: Config, rec, xp, state0, lengths, keep_residuals: bool, proj=None):
     """The forward loop. ``xp`` is ``[t, b, g]`` pre-activations, or, with ``proj = (w_ih,
     b)``, the ``[t, b, i]`` inputs themselves, projected one step at a time inside the
-    loop (see :func:`projection_mode`)."""
+    loop (see :func:`projection_mode`). With ``cfg.backend == 'pallas'`` the loop is the
+    persistent Pallas kernel (:mod:`jaxrnn.kernels._pallas`), same outputs and residuals."""
+    if cfg.backend == 'pallas' and proj is None:
+        return _pallas.forward(cell, cfg, rec, xp, state0, lengths, keep_residuals)
     rec_loop = cell.prepare(rec, cfg.cdt, cfg.acc)
     mask = _time_mask(lengths, xp.shape[0])
     if proj is not None:
@@ -271,6 +275,7 @@ def project(
         'precision',
         'trace',
         'projection',
+        'backend',
     ),
 )
 def sequence(
@@ -287,6 +292,7 @@ def sequence(
     precision,
     trace: bool = False,
     projection: str = 'hoisted',
+    backend: str = 'xla',
 ):
     """Input projection + recurrence for ``xs`` with one flattened batch axis.
 
@@ -294,6 +300,9 @@ def sequence(
       xs: ``[t, b, i]`` if ``time_major`` else ``[b, t, i]``.
       state0: internal state tuple, each ``[b, h]``.
       projection: ``'hoisted'`` or ``'in_loop'`` (:func:`projection_mode`).
+      backend: ``'xla'`` (``lax.scan``) or ``'pallas'`` (the persistent kernel of
+        :mod:`jaxrnn.kernels._pallas`, always with the hoisted projection). A trace always
+        runs the scan (autodiff cannot see inside the Pallas kernel).
       trace: also return every gate at every step (``cell.trace_type``). The trace runs
         the same forward loop (:func:`_forward`, same step function, same numbers) but
         keeps the per-step gates and is differentiated by JAX's autodiff instead of the
@@ -308,9 +317,10 @@ def sequence(
     num_steps = xs.shape[0 if time_major else 1]
     mask = _time_mask(lengths, num_steps)
     state0 = tuple(s.astype(acc) for s in state0)
-    cfg = Config(reverse, unroll, cdt, acc, precision)
+    backend = 'xla' if trace else backend
+    cfg = Config(reverse, unroll, cdt, acc, precision, backend)
     rec = cell.recurrent(params)
-    if projection == 'in_loop':
+    if projection == 'in_loop' and backend == 'xla':
         x = xs if mask is None else jnp.where((mask if time_major else mask.T)[..., None], xs, 0)
         x = x if time_major else jnp.swapaxes(x, 0, 1)
         w_ih, b = params.input_kernel, params.bias

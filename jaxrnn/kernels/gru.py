@@ -147,6 +147,7 @@ def gru(
     dtype=None,
     precision=None,
     trace: bool = False,
+    backend: str = 'auto',
 ) -> tuple:
     """Runs a GRU over a sequence with the fused kernel.
 
@@ -157,6 +158,8 @@ def gru(
       carry: ``h``, ``[*batch, h]``; zeros when ``None``.
       seq_lengths, reverse, time_major, unroll, dtype, precision, trace: as in
         :func:`jaxrnn.kernels.lstm` (the trace is a :class:`GRUTrace`).
+      backend: ``'auto'``, ``'xla'`` or ``'pallas'`` as in :func:`jaxrnn.kernels.lstm`;
+        ``'cudnn'`` raises (JAX binds no cuDNN GRU).
       reset_after: ``True`` (default) for the cuDNN/PyTorch/Keras/Flax form, ``False``
         for Cho et al. (2014).
 
@@ -176,6 +179,7 @@ def gru(
         dtype=dtype,
         precision=precision,
         trace=trace,
+        backend=backend,
     )
 
 

@@ -106,6 +106,7 @@ def lstm(
     dtype=None,
     precision=None,
     trace: bool = False,
+    backend: str = 'auto',
 ) -> tuple:
     """Runs an LSTM over a sequence with the fused kernel.
 
@@ -130,6 +131,11 @@ def lstm(
       precision: ``jax.lax.Precision`` for every matmul.
       trace: also return an :class:`LSTMTrace` with every gate at every step (the same
         forward computation, differentiable; see :func:`jaxrnn.kernels._scan.sequence`).
+      backend: ``'auto'`` (default), ``'xla'`` (the scan, every platform), ``'cudnn'``
+        (cuDNN through ``jax.experimental.rnn``: NVIDIA GPUs, float32) or ``'pallas'``
+        (one persistent kernel for the whole sequence; interpret mode on CPU). Same
+        numbers within dtype tolerance; a trace always runs the scan. See the README's
+        "Backends" and :mod:`jaxrnn.kernels._backend`.
 
     Returns:
       ``((c, h), ys)``: the final carry in the accumulation dtype and the outputs
@@ -148,6 +154,7 @@ def lstm(
         dtype=dtype,
         precision=precision,
         trace=trace,
+        backend=backend,
     )
 
 

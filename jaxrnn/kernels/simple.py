@@ -83,6 +83,7 @@ def simple_rnn(
     dtype=None,
     precision=None,
     trace: bool = False,
+    backend: str = 'auto',
 ) -> tuple:
     """Runs a simple RNN over a sequence (arguments as :func:`jaxrnn.kernels.lstm`).
 
@@ -91,6 +92,8 @@ def simple_rnn(
         [h, h]``, ``bias [h]``).
       activation: ``'tanh'`` (Elman, default) or ``'relu'``.
       trace: also return a :class:`SimpleTrace`.
+      backend: ``'auto'``, ``'xla'`` or ``'pallas'``; ``'cudnn'`` raises (JAX binds no
+        cuDNN simple RNN).
 
     Returns:
       ``(h, ys)``, or ``(h, ys, trace)``.
@@ -107,6 +110,7 @@ def simple_rnn(
         dtype=dtype,
         precision=precision,
         trace=trace,
+        backend=backend,
     )
 
 

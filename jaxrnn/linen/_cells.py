@@ -41,6 +41,9 @@ class FusedCell(nn.RNNCellBase):
       param_dtype: dtype of the parameters (default: float32).
       precision: ``jax.lax.Precision`` of every matmul.
       carry_init: initializer of the carry (default: zeros).
+      backend: implementation of :meth:`sequence` (``'auto'``, ``'xla'``, ``'cudnn'``,
+        ``'pallas'``; see :func:`jaxrnn.kernels.lstm`). The single step always runs
+        XLA.
     """
 
     features: int
@@ -51,6 +54,7 @@ class FusedCell(nn.RNNCellBase):
     param_dtype: Any = jnp.float32
     precision: Any = None
     carry_init: Initializer = initializers.zeros_init()
+    backend: str = 'auto'
 
     def _spec(self) -> _layers.CellSpec:
         raise NotImplementedError
@@ -125,6 +129,7 @@ class FusedCell(nn.RNNCellBase):
             dtype=self.dtype,
             precision=self.precision,
             trace=trace,
+            backend=self.backend,
         )
 
     @nn.nowrap

@@ -66,8 +66,8 @@ class Stack(nn.Module):
       time_major: inputs ``[t, *batch, in]`` instead of ``[*batch, t, in]``.
       return_carry: return ``(carry, outputs)``.
       unroll: steps unrolled per loop iteration in the kernel.
-      kernel_init, recurrent_kernel_init, bias_init, dtype, param_dtype, precision:
-        passed to every cell (see ``jaxrnn.linen.LSTMCell``).
+      kernel_init, recurrent_kernel_init, bias_init, dtype, param_dtype, precision,
+      backend: passed to every cell (see ``jaxrnn.linen.LSTMCell``).
     """
 
     features: int
@@ -84,6 +84,7 @@ class Stack(nn.Module):
     dtype: Any = None
     param_dtype: Any = jnp.float32
     precision: Any = None
+    backend: str = 'auto'
 
     def _cell(self) -> FusedCell:
         raise NotImplementedError
@@ -97,6 +98,7 @@ class Stack(nn.Module):
             dtype=self.dtype,
             param_dtype=self.param_dtype,
             precision=self.precision,
+            backend=self.backend,
             parent=None,
         )
 

@@ -34,6 +34,7 @@ class FusedCell(nnx.RNNCellBase):
         dtype: Any = None,
         param_dtype: Any = jnp.float32,
         precision: Any = None,
+        backend: str = 'auto',
         rngs: nnx.Rngs,
     ):
         self.spec = nnx.static(spec)
@@ -42,6 +43,7 @@ class FusedCell(nnx.RNNCellBase):
         self.dtype = dtype
         self.param_dtype = param_dtype
         self.precision = precision
+        self.backend = backend
         inits = _layers.param_inits(
             spec, kernel_init, recurrent_kernel_init, bias_init, forget_bias
         )
@@ -87,6 +89,7 @@ class FusedCell(nnx.RNNCellBase):
             dtype=self.dtype,
             precision=self.precision,
             trace=trace,
+            backend=self.backend,
         )
 
     def initialize_carry(
@@ -127,6 +130,8 @@ class LSTMCell(FusedCell):
       forget_bias: added to the forget-gate bias at initialization (default 0.0).
       kernel_init, recurrent_kernel_init (per gate block), bias_init, dtype,
       param_dtype, precision: as Flax's cells.
+      backend: implementation of ``sequence`` (``'auto'``, ``'xla'``, ``'cudnn'``,
+        ``'pallas'``; see :func:`jaxrnn.kernels.lstm`).
       rngs: ``nnx.Rngs`` for parameter initialization.
     """
 

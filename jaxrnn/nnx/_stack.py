@@ -47,7 +47,7 @@ class Stack(nnx.Module):
       time_major, return_carry, unroll: as ``jaxrnn.nnx.RNN``.
       rngs: ``nnx.Rngs`` for the parameters and the dropout stream.
       **cell_kwargs: passed to every cell (initializers, ``dtype``, ``param_dtype``,
-        ``precision``, and the cell's own options).
+        ``precision``, ``backend``, and the cell's own options).
     """
 
     def __init__(

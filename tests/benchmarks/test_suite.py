@@ -31,7 +31,8 @@ def test_tiny_run_writes_table_json_markdown_and_plots(tmp_path, capsys):
     } <= names
     assert {'equinox', 'torch'} <= names  # installed by the test extra / dev setup
     if jax.default_backend() != 'gpu':  # GPU only: skipped with a note elsewhere
-        assert 'needs an NVIDIA GPU' in results['skipped']['jax.experimental.rnn']
+        for name in ('jax.experimental.rnn', 'jaxrnn backend=pallas', 'jaxrnn backend=cudnn'):
+            assert 'needs an NVIDIA GPU' in results['skipped'][name]
     for r in results['rows']:
         assert len(r['times_s']) >= 2 and r['median_s'] > 0 and r['x_floor'] > 0
         assert r['floor_s'] == pytest.approx(
@@ -53,6 +54,17 @@ def test_every_implementation_computes_the_same_layer_shape():
         out = impl.build(p, 'forward', 'float32').run()
         shape = tuple(out.shape)
         assert shape == (2, 3, 5), impl.name
+
+
+@pytest.mark.parametrize('cell', ['lstm', 'gru'])
+def test_backend_entries_run_the_same_layer(cell):
+    """The GPU-only backend entries build and compute the default's outputs (the Pallas
+    one in interpret mode here; the timing is only meaningful on a GPU)."""
+    p = problems.Problem(cell, 2, 3, 4, 5)
+    by_name = {impl.name: impl for impl in IMPLS}
+    want = by_name['jaxrnn'].build(p, 'forward', 'float32').run()
+    got = by_name['jaxrnn backend=pallas'].build(p, 'forward', 'float32').run()
+    np.testing.assert_allclose(got, want, atol=1e-6)
 
 
 def test_flops_floor_and_fits():

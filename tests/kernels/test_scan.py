@@ -17,7 +17,7 @@ from jax.test_util import check_grads
 
 from jaxrnn.kernels import _scan
 from tests import reference
-from tests.cases import CASE_IDS, CASES, as_dict, lengths_for
+from tests.cases import CASE_IDS, CASES, as_dict, check_against_oracle, lengths_for, setup
 
 # (batch, time, in_features, hidden)
 SIZES = [(3, 7, 5, 4), (1, 1, 2, 3), (4, 3, 1, 1)]
@@ -25,16 +25,7 @@ TOL = {np.float64: 1e-10, np.float32: 2e-5, jnp.bfloat16: 6e-2, np.float16: 1e-2
 
 
 def _setup(case, size, seed=0, dtype=np.float64):
-    batch, steps, in_features, hidden = size
-    rng = np.random.default_rng(seed)
-    params = case.params(rng, in_features, hidden, dtype)
-    xs = rng.standard_normal((batch, steps, in_features)).astype(dtype)
-    carry = case.carry(rng, (batch,), hidden, dtype)
-    return rng, params, xs, carry
-
-
-def _to_time_major(xs):
-    return np.swapaxes(xs, 0, 1)
+    return setup(case, size, seed, dtype)
 
 
 @pytest.fixture(params=['hoisted', 'in_loop'])
@@ -54,24 +45,8 @@ def projection(request, monkeypatch):
 def test_values_match_oracle(case, size, use_lengths, reverse, time_major, dtype, projection):
     rng, params, xs, carry = _setup(case, size, dtype=dtype)
     lengths = lengths_for(rng, size[0], size[1]) if use_lengths else None
-    want_carry, want_ys = reference.run(case.ref_cell, as_dict(params), xs, carry, lengths, reverse)
-    got_carry, got_ys = case.run(
-        params,
-        _to_time_major(xs) if time_major else xs,
-        carry,
-        seq_lengths=lengths,
-        reverse=reverse,
-        time_major=time_major,
-    )
-    if time_major:
-        got_ys = jnp.swapaxes(got_ys, 0, 1)
-    assert got_ys.dtype == dtype
-    for got in jax.tree.leaves(got_carry):
-        assert got.dtype == dtype
-    tol = TOL[dtype]
-    np.testing.assert_allclose(got_ys, want_ys, atol=tol, rtol=tol)
-    for got, want in zip(jax.tree.leaves(got_carry), jax.tree.leaves(want_carry), strict=True):
-        np.testing.assert_allclose(got, want, atol=tol, rtol=tol)
+    ys = check_against_oracle(case, params, xs, carry, lengths, reverse, time_major, TOL[dtype])
+    assert ys.dtype == dtype  # and the carry's (checked by the helper)
 
 
 @pytest.mark.parametrize('case', CASES, ids=CASE_IDS)

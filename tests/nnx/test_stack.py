@@ -109,3 +109,22 @@ def test_load_converted_params_and_errors():
         jn.GRU(I, H, num_layers=0, rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match='dropout'):
         jn.GRU(I, H, dropout=-0.1, rngs=nnx.Rngs(0))
+
+
+@pytest.mark.parametrize('kind,backend', [('lstm', 'cudnn'), ('gru', 'pallas')])
+def test_backend_reaches_every_cell(kind, backend, request):
+    if backend == 'cudnn':
+        request.getfixturevalue('emulated_cudnn')
+    nnx_cls, _, ref_cell = PAIRS[kind]
+    x = _x(2)
+    model = nnx_cls(I, H, num_layers=2, bidirectional=True, backend=backend, rngs=nnx.Rngs(0))
+    assert all(
+        cell.backend == backend
+        for layer in model.layers
+        for cell in (layer.forward, layer.backward)
+    )
+    y = model(x, seq_lengths=LENGTHS)
+    _, want = reference.run_stack(
+        ref_cell, _params(model), x, model.initialize_carry((B, I)), LENGTHS
+    )
+    np.testing.assert_allclose(y, want, atol=3e-6)
