@@ -168,9 +168,8 @@ def _kernel(cell, cfg, num_state, num_extras, num_res, resident, *refs):
         ref[...] = value
 
 
-def _platform_params():
-    """``(interpret, compiler_params)`` for the default platform."""
-    platform = jax.default_backend()
+def compile_params(platform: str):
+    """``(interpret, compiler_params)`` of the kernel on ``platform``."""
     if platform == 'gpu':
         from jax.experimental.pallas import triton as pl_triton
 
@@ -181,6 +180,10 @@ def _platform_params():
             "it on); use backend='xla'."
         )
     return True, None
+
+
+def _platform_params():
+    return compile_params(jax.default_backend())
 
 
 def forward(cell, cfg, rec, xp, state0, lengths, keep_residuals: bool):

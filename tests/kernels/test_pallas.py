@@ -206,6 +206,26 @@ def test_padding_rules():
     assert _pallas.covers(512) and not _pallas.covers(513)
 
 
+@pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
+@pytest.mark.parametrize('dtype', [np.float32, jnp.bfloat16])
+def test_kernel_lowers_to_triton_for_cuda(case, dtype, weights_path, monkeypatch):
+    """Without a GPU, the kernel (forward and the residuals of the backward) still goes
+    through Pallas' Triton lowering for CUDA: power-of-two blocks, supported primitives,
+    dynamic time indexing. Compiling the Triton IR to GPU code needs the GPU."""
+    monkeypatch.setattr(_pallas, '_platform_params', lambda: _pallas.compile_params('gpu'))
+    rng, params, xs, _ = _setup(case, (20, 9, 24, 100), dtype=np.float32)
+    lengths = rng.integers(0, 10, 20).astype(np.int32)
+
+    def loss(params, xs):
+        _, ys = case.run(
+            params, xs, seq_lengths=lengths, reverse=True, dtype=dtype, backend='pallas'
+        )
+        return ys.astype(np.float32).sum()
+
+    lowered = jax.jit(jax.grad(loss)).trace(params, xs).lower(lowering_platforms=('cuda',))
+    assert lowered.as_text().count('xla.gpu.triton') == 1
+
+
 @pytest.mark.skipif(
     jax.default_backend() != 'gpu',
     reason='the compiled (Triton) Pallas kernel needs an NVIDIA GPU; on '
