@@ -37,7 +37,7 @@ def emulated_cudnn(monkeypatch):
         unpacked = jax_rnn.unpack_lstm_weights(weights, *(sizes[n] for n in names))
         return jax_rnn.lstm_ref(x, h_0, c_0, *unpacked, seq_lengths, **sizes)
 
-    monkeypatch.setattr(_backend, 'platform', lambda: 'gpu')
+    monkeypatch.setattr(_backend, 'default_platform', lambda: 'gpu')
     monkeypatch.setattr(_cudnn.jax_rnn, 'lstm', lstm)
     _cudnn.sequence.clear_cache()
     yield

@@ -156,7 +156,6 @@ def run_sequence(
 ):
     """Checks the arguments, flattens batch axes, runs the jitted driver of the chosen
     backend (:mod:`jaxrnn.kernels._backend`)."""
-    _backend.check_name(backend)
     in_features, hidden = check_params(cell, params)
     _check_dtype_arg(dtype)
     _check_unroll(unroll)

@@ -43,30 +43,26 @@ def auto(cell, cdt, hidden: int, platform: str) -> str:
     return 'xla'
 
 
-def platform() -> str:
+def default_platform() -> str:
     """JAX's default platform: ``'cpu'``, ``'gpu'`` or ``'tpu'``."""
     return jax.default_backend()
 
 
-def check_name(backend) -> None:
+def _check_name(backend) -> None:
     if not isinstance(backend, str) or backend not in BACKENDS:
         raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}.')
 
 
 def resolve(backend, cell, cdt, hidden: int, precision=None, platform: str | None = None) -> str:
     """The backend that runs, or a ValueError naming what the requested one lacks."""
-    check_name(backend)
-    platform = platform or globals()['platform']()
+    _check_name(backend)
+    platform = platform or default_platform()
     if backend == 'auto':
         return auto(cell, cdt, hidden, platform)
     if backend == 'cudnn':
         _check_cudnn(cell, cdt, precision, platform)
     if backend == 'pallas':
-        if platform == 'tpu':
-            raise ValueError(
-                "backend='pallas' has no TPU kernel (it covers NVIDIA GPUs through Triton, "
-                "and the CPU in interpret mode); use backend='xla'."
-            )
+        _pallas.compile_params(platform)  # raises where there is no kernel (TPU)
         if not _pallas.covers(hidden):
             warnings.warn(
                 f"backend='pallas' covers hidden sizes up to {_pallas.MAX_HIDDEN}; "

@@ -134,8 +134,7 @@ def _join(parts):
 # --- the kernel ---------------------------------------------------------------------------
 
 
-def _kernel(cell, cfg, num_state, num_extras, num_res, resident, *refs):
-    body, _, _, _ = _describe(cell)
+def _kernel(body, cell, cfg, num_state, num_extras, num_res, resident, *refs):
     lengths_ref, xp_ref, w_ref = refs[:3]
     extra_refs = refs[3 : 3 + num_extras]
     state_refs = refs[3 + num_extras : 3 + num_extras + num_state]
@@ -198,7 +197,7 @@ def forward(cell, cfg, rec, xp, state0, lengths, keep_residuals: bool):
       ``(final_state, ys [t, b, h], residuals)`` as ``_scan._forward``: the residuals in
       the scan's format when ``keep_residuals``, else ``()``.
     """
-    _, extras_of, num_res, to_scan = _describe(cell)
+    body, extras_of, num_res, to_scan = _describe(cell)
     num_steps, batch, width = xp.shape
     hidden = rec[0].shape[0]
     num_gates = width // hidden
@@ -236,7 +235,7 @@ def forward(cell, cfg, rec, xp, state0, lengths, keep_residuals: bool):
         out_shape.append(jax.ShapeDtypeStruct((num_steps, num_res, bp, hp), cfg.acc))
         out_specs.append(pl.BlockSpec((num_steps, num_res, bb, hp), lambda i: (0, 0, i, 0)))
     interpret, params = _platform_params()
-    kernel = functools.partial(_kernel, cell, cfg, len(state), len(extras), num_res, resident)
+    kernel = functools.partial(_kernel, body, cell, cfg, len(state), len(extras), num_res, resident)
     outs = pl.pallas_call(
         kernel,
         out_shape=out_shape,

@@ -112,6 +112,21 @@ def _sum_line(kept: float, total: float) -> tuple[str, str, str]:
     return _term(k), _term(w), _f(t)
 
 
+def _tracker_words(equation: str, keep, old, write, new, total, unit) -> str:
+    """``state = keep * old + write * new``, worded as kept + written = total on
+    average, and with the factors for one unit when ``unit`` is given."""
+    kept = keep * old
+    k, w, tot = _sum_line(float(np.mean(kept)), float(np.mean(total)))
+    words = f'{equation}: kept {k} + written {w} = {tot} on average'
+    if unit is not None:
+        ku, wu, tu = _sum_line(float(kept[unit]), float(total[unit]))
+        words += (
+            f' [unit {unit}: {_f(keep[unit])} x {_term(old[unit])} + {_f(write[unit])} x '
+            f'{_term(new[unit])} = {ku} + {wu} = {tu}]'
+        )
+    return words
+
+
 def _rows(trace, batch: int):
     fields = trace._asdict()
     out = {}
@@ -275,16 +290,8 @@ def _lstm_lines(rows, t, p, c_prev, unit):
             lambda v: f'shows {_pct(v)} of tanh(c_{n}) as the output h_{n}',
         ),
     ]
-    kept = f * c_prev
-    k_mean, c_mean = float(np.mean(kept)), float(np.mean(c))
-    k, w, tot = _sum_line(k_mean, c_mean)
-    words = f'c_{n} = f*c_{p} + i*g: kept {k} + written {w} = {tot} on average'
-    if unit is not None:
-        ku, wu, tu = _sum_line(float(kept[unit]), float(c[unit]))
-        words += (
-            f' [unit {unit}: {_f(f[unit])} x {_term(c_prev[unit])} + {_f(i[unit])} x '
-            f'{_term(g[unit])} = {ku} + {wu} = {tu}]'
-        )
+    c_mean = float(np.mean(c))
+    words = _tracker_words(f'c_{n} = f*c_{p} + i*g', f, c_prev, i, g, c, unit)
     h_mean, h_one = _value(h, unit)
     words += f'; h_{n} = o*tanh(c_{n}) = {_f(h_mean)} on average' + (
         '' if unit is None else f' [unit {unit}: {_f(h_one)}]'
@@ -333,15 +340,7 @@ def _gru_lines(rows, t, p, h_prev, unit):
             lambda v: f'proposes {_f(v)} as the new state (between -1 and 1)',
         ),
     ]
-    kept = z * h_prev
-    k, w, tot = _sum_line(float(np.mean(kept)), float(np.mean(h)))
-    words = f'h_{n} = z*h_{p} + (1-z)*n: kept {k} + written {w} = {tot} on average'
-    if unit is not None:
-        ku, wu, tu = _sum_line(float(kept[unit]), float(h[unit]))
-        words += (
-            f' [unit {unit}: {_f(z[unit])} x {_term(h_prev[unit])} + {_f(1 - z[unit])} x '
-            f'{_term(cand[unit])} = {ku} + {wu} = {tu}]'
-        )
+    words = _tracker_words(f'h_{n} = z*h_{p} + (1-z)*n', z, h_prev, 1 - z, cand, h, unit)
     lines.append(
         Line(
             'Memory tracker',

@@ -74,7 +74,7 @@ def test_cudnn_precision(emulated_cudnn, precision):
 
 
 def test_pallas_has_no_tpu_kernel(monkeypatch):
-    monkeypatch.setattr(_backend, 'platform', lambda: 'tpu')
+    monkeypatch.setattr(_backend, 'default_platform', lambda: 'tpu')
     params, xs = _args(GRU)
     with pytest.raises(ValueError, match="backend='pallas' has no TPU kernel"):
         kernels.gru(params, xs, backend='pallas')
