@@ -35,8 +35,8 @@ class CellSpec:
         self.sequence_fn = sequence_fn
         self.step_fn = step_fn
         self.params_type = kernel_cell.params_type
-        self.num_gates = kernel_cell.num_gates
-        self.carry_names = kernel_cell.carry_names
+        self.num_gates = len(kernel_cell.gates)
+        self.carry_names = kernel_cell.carry
 
 
 def lstm_spec() -> CellSpec:

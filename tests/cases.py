@@ -11,18 +11,28 @@ import jax
 import numpy as np
 
 from jaxrnn import kernels
+from jaxrnn.kernels.gru import GRU
+from jaxrnn.kernels.lstm import LSTM
+from jaxrnn.kernels.simple import Simple
 from tests import reference
 
 
 @dataclasses.dataclass(frozen=True)
 class Case:
     name: str
-    params_type: Any
-    gates: int
+    cell: Any  # the kernel's Cell
     run: Callable  # kernel: (params, xs, carry, **kw) -> (carry, ys)
     step: Callable  # kernel: (params, carry, x, **kw) -> (carry, y)
     ref_cell: Callable  # oracle cell
     lstm_carry: bool = False
+
+    @property
+    def params_type(self):
+        return self.cell.params_type
+
+    @property
+    def gates(self) -> int:
+        return len(self.cell.gates)
 
     def params(self, rng, in_features, hidden, dtype=np.float32, scale=0.6):
         shapes = {
@@ -48,34 +58,30 @@ class Case:
 CASES = [
     Case(
         'lstm',
-        kernels.LSTMParams,
-        4,
+        LSTM(),
         kernels.lstm,
         kernels.lstm_step,
         reference.lstm_cell,
         lstm_carry=True,
     ),
-    Case('gru', kernels.GRUParams, 3, kernels.gru, kernels.gru_step, reference.gru_cell),
+    Case('gru', GRU(), kernels.gru, kernels.gru_step, reference.gru_cell),
     Case(
         'gru_reset_before',
-        kernels.GRUParams,
-        3,
+        GRU(reset_after=False),
         functools.partial(kernels.gru, reset_after=False),
         functools.partial(kernels.gru_step, reset_after=False),
         functools.partial(reference.gru_cell, reset_after=False),
     ),
     Case(
         'simple',
-        kernels.SimpleParams,
-        1,
+        Simple(),
         kernels.simple_rnn,
         kernels.simple_step,
         reference.simple_cell,
     ),
     Case(
         'simple_relu',
-        kernels.SimpleParams,
-        1,
+        Simple(activation='relu'),
         functools.partial(kernels.simple_rnn, activation='relu'),
         functools.partial(kernels.simple_step, activation='relu'),
         functools.partial(reference.simple_cell, activation='relu'),

@@ -22,14 +22,16 @@ def float32_defaults():
 
 @pytest.fixture
 def emulated_cudnn(monkeypatch):
-    """Runs ``backend='cudnn'`` on a CPU: the platform reads as 'gpu' and the cuDNN call
-    ``jax.experimental.rnn.lstm`` is replaced by ``jax.experimental.rnn.lstm_ref``, JAX's
-    own reference that JAX's GPU tests check cuDNN against (same packed weights, same
-    arguments). What is tested is everything jaxrnn puts around cuDNN: weight packing,
-    flips for ``reverse``, zero lengths, layouts, gradients through the packing."""
+    """The ``backend=`` value that runs the cuDNN backend on a CPU: ``CuDNN(platform=
+    'gpu')``, with the cuDNN call ``jax.experimental.rnn.lstm`` replaced by
+    ``jax.experimental.rnn.lstm_ref``, JAX's own reference that JAX's GPU tests check
+    cuDNN against (same packed weights, same arguments), standing in for the hardware.
+    What is tested is everything jaxrnn puts around cuDNN: weight packing, flips for
+    ``reverse``, zero lengths, layouts, gradients through the packing."""
     from jax.experimental import rnn as jax_rnn
 
-    from jaxrnn.kernels import _backend, _cudnn
+    from jaxrnn.kernels import _cudnn
+    from jaxrnn.kernels._backend import CuDNN
 
     def lstm(x, h_0, c_0, weights, seq_lengths, precision=None, **sizes):
         assert seq_lengths.dtype == jax.numpy.int32  # as cuDNN requires
@@ -37,8 +39,7 @@ def emulated_cudnn(monkeypatch):
         unpacked = jax_rnn.unpack_lstm_weights(weights, *(sizes[n] for n in names))
         return jax_rnn.lstm_ref(x, h_0, c_0, *unpacked, seq_lengths, **sizes)
 
-    monkeypatch.setattr(_backend, 'default_platform', lambda: 'gpu')
     monkeypatch.setattr(_cudnn.jax_rnn, 'lstm', lstm)
     _cudnn.sequence.clear_cache()
-    yield
+    yield CuDNN(platform='gpu')
     _cudnn.sequence.clear_cache()

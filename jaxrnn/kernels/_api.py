@@ -14,6 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxrnn.kernels import _backend, _cudnn, _math, _scan
+from jaxrnn.kernels._backend import Backend
+from jaxrnn.kernels._types import Cell, num_gates, param_shapes
 
 Array = jax.Array
 
@@ -46,7 +48,7 @@ def check_params(cell, params) -> tuple[int, int]:
         if not _is_float(dtype):
             raise TypeError(f'params.{field} must have a floating dtype, got {dtype}.')
         shapes[field] = shape
-    g = cell.num_gates
+    g = num_gates(cell)
     w_hh = shapes['recurrent_kernel']
     if len(w_hh) != 2 or w_hh[1] != g * w_hh[0]:
         raise ValueError(
@@ -59,9 +61,8 @@ def check_params(cell, params) -> tuple[int, int]:
             f'params.input_kernel must have shape [in_features, {g * hidden}] '
             f'(hidden={hidden} from recurrent_kernel), got {w_ih}.'
         )
-    expected = {'bias': (g * hidden,), 'recurrent_bias': (hidden,)}
-    for field, want in expected.items():
-        if field in shapes and shapes[field] != want:
+    for field, want in param_shapes(cell, w_ih[0], hidden).items():
+        if shapes[field] != want:
             raise ValueError(f'params.{field} must have shape {want}, got {shapes[field]}.')
     return w_ih[0], hidden
 
@@ -73,7 +74,7 @@ def _check_dtype_arg(dtype):
 
 def check_carry(cell, carry, batch_shape, hidden, name='carry') -> tuple:
     """Returns the carry as the cell's internal state tuple, checked."""
-    names = cell.carry_names
+    names = cell.carry
     want = batch_shape + (hidden,)
     if len(names) == 1:
         parts = (carry,)
@@ -140,22 +141,25 @@ def _check_inputs(x, name: str, layout: str, min_rank: int, in_features: int):
 
 
 def run_sequence(
-    cell,
+    cell: Cell,
     params,
     xs,
-    carry,
+    carry=None,
     *,
-    seq_lengths,
-    reverse,
-    time_major,
-    unroll,
-    dtype,
-    precision,
-    trace=False,
-    backend='auto',
+    seq_lengths=None,
+    reverse: bool = False,
+    time_major: bool = False,
+    unroll: int = 1,
+    dtype=None,
+    precision=None,
+    trace: bool = False,
+    backend: Backend = 'auto',
 ):
-    """Checks the arguments, flattens batch axes, runs the jitted driver of the chosen
-    backend (:mod:`jaxrnn.kernels._backend`)."""
+    """Runs any :class:`~jaxrnn.kernels.Cell` over a sequence: checks the arguments,
+    flattens batch axes and runs the jitted driver of the chosen backend
+    (:mod:`jaxrnn.kernels._backend`). :func:`jaxrnn.kernels.lstm` and friends are this
+    function with their cell; the arguments and results are theirs (the carry is a tuple
+    in the cell's ``carry`` order, or the single ``h``)."""
     in_features, hidden = check_params(cell, params)
     _check_dtype_arg(dtype)
     _check_unroll(unroll)
@@ -167,7 +171,7 @@ def run_sequence(
         num_steps, batch_shape = shape[-2], shape[:-2]
     batch = math.prod(batch_shape)
     if carry is None:
-        state = tuple(jnp.zeros(batch_shape + (hidden,), jnp.float32) for _ in cell.carry_names)
+        state = tuple(jnp.zeros(batch_shape + (hidden,), jnp.float32) for _ in cell.carry)
     else:
         state = check_carry(cell, carry, batch_shape, hidden)
     lengths = None
@@ -183,23 +187,28 @@ def run_sequence(
     if not isinstance(trace, bool):
         raise TypeError(f'trace must be a bool, got {type(trace).__name__}.')
     chosen = _backend.resolve(backend, cell, cdt, hidden, precision)
-    common = dict(reverse=bool(reverse), time_major=bool(time_major), precision=precision)
-    if chosen == 'cudnn' and not trace:
-        out = _cudnn.sequence(params, xs, state, lengths, **common)
+    if isinstance(chosen, _backend.CuDNN) and trace:  # cuDNN exposes no gates
+        chosen = _backend.resolve(_backend.XLA(platform=chosen.platform), cell, cdt, hidden)
+    if isinstance(chosen, _backend.CuDNN):
+        out = _cudnn.sequence(
+            params,
+            xs,
+            state,
+            lengths,
+            reverse=bool(reverse),
+            time_major=bool(time_major),
+            precision=precision,
+        )
     else:
-        pallas = chosen == 'pallas'
         out = _scan.sequence(
             cell,
             params,
             xs,
             state,
             lengths,
-            unroll=unroll,
-            cdt=cdt,
+            cfg=config(chosen, cdt, reverse=bool(reverse), unroll=unroll, precision=precision),
+            time_major=bool(time_major),
             trace=trace,
-            projection='hoisted' if pallas else _scan.projection_mode(hidden),
-            backend='pallas' if pallas else 'xla',
-            **common,
         )
     final = tuple(s.reshape(batch_shape + (hidden,)) for s in out[0])
     seq_shape = (
@@ -212,12 +221,30 @@ def run_sequence(
     return _to_carry(cell, final), ys, fields
 
 
+def config(chosen, cdt, *, reverse: bool, unroll: int, precision) -> _scan.Config:
+    """The static :class:`_scan.Config` of a resolved XLA or Pallas backend."""
+    common = dict(
+        reverse=reverse,
+        unroll=unroll,
+        cdt=jnp.dtype(cdt),
+        acc=jnp.promote_types(cdt, jnp.float32),
+        precision=precision,
+        platform=chosen.platform,
+    )
+    if isinstance(chosen, _backend.Pallas):
+        return _scan.Config(backend='pallas', resident_bytes=chosen.resident_bytes, **common)
+    return _scan.Config(
+        backend='xla', projection=chosen.projection, backward=chosen.backward, **common
+    )
+
+
 def _to_carry(cell, state: tuple):
-    return state if len(cell.carry_names) > 1 else state[0]
+    return state if len(cell.carry) > 1 else state[0]
 
 
-def run_step(cell, params, carry, x, *, dtype, precision):
-    """Checks the arguments of a single step and runs it."""
+def run_step(cell: Cell, params, carry, x, *, dtype=None, precision=None):
+    """One step of any :class:`~jaxrnn.kernels.Cell`, with exactly the sequence kernel's
+    math: ``(carry, x [*batch, i]) -> (carry, y)``."""
     in_features, hidden = check_params(cell, params)
     _check_dtype_arg(dtype)
     shape = _check_inputs(x, 'x', '[*batch, features]', 1, in_features)
@@ -225,9 +252,3 @@ def run_step(cell, params, carry, x, *, dtype, precision):
     cdt, _ = _math.dtypes([x, *params], dtype)
     new_state, y = _scan.step(cell, params, state, jnp.asarray(x), cdt=cdt, precision=precision)
     return _to_carry(cell, new_state), y
-
-
-def zeros_carry(cell, batch_shape: tuple[int, ...], hidden: int, dtype=jnp.float32):
-    """A zero carry in the cell's structure."""
-    state = tuple(jnp.zeros(tuple(batch_shape) + (hidden,), dtype) for _ in cell.carry_names)
-    return _to_carry(cell, state)

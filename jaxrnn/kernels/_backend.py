@@ -1,16 +1,24 @@
 """Which implementation runs a sequence: the ``backend=`` argument.
 
-Backends:
+``backend`` is a name or an options object (a small frozen dataclass; hashable, so it
+is part of the jit cache key, and nothing about the choice lives in module globals):
 
-  ``'xla'``     the ``lax.scan`` kernel of :mod:`jaxrnn.kernels._scan`; every platform,
-                every cell, dtype and feature.
-  ``'cudnn'``   cuDNN's LSTM through ``jax.experimental.rnn`` (:mod:`._cudnn`): NVIDIA
-                GPUs, the LSTM only, float32 only (JAX binds nothing else).
-  ``'pallas'``  the persistent Pallas kernel (:mod:`._pallas`): LSTM, GRU (both forms)
-                and the simple RNN, any float dtype; NVIDIA GPUs through Triton, the CPU in
-                interpret mode (slow, for testing); hidden sizes up to
-                ``_pallas.MAX_HIDDEN`` (beyond it, the XLA scan runs, with a warning).
+  ``'xla'`` / :class:`XLA`     the ``lax.scan`` kernel of :mod:`jaxrnn.kernels._scan`;
+                every platform, every cell, dtype and feature. ``XLA(projection=...)``
+                places the input projection (``'auto'``, ``'hoisted'``, ``'in_loop'``).
+  ``'cudnn'`` / :class:`CuDNN`  cuDNN's LSTM through ``jax.experimental.rnn``
+                (:mod:`._cudnn`): NVIDIA GPUs, the LSTM only, float32 only (JAX binds
+                nothing else).
+  ``'pallas'`` / :class:`Pallas` the persistent Pallas kernel (:mod:`._pallas`): every
+                cell, any float dtype; NVIDIA GPUs through Triton, the CPU in interpret
+                mode (slow, for testing); hidden sizes up to ``max_hidden`` (beyond it,
+                the XLA scan runs, with a warning). ``Pallas(resident_bytes=...)`` sets the
+                on-chip budget for ``W_hh``.
   ``'auto'``    the default: :func:`auto`'s rule.
+
+Every options object has a ``platform`` field: ``None`` (the default) means JAX's default
+backend at call time; naming one (``'gpu'``) builds the program for that platform, e.g.
+to lower the Triton kernel on a machine without a GPU.
 
 Trace mode always runs the XLA scan, whatever the backend: neither cuDNN nor the Pallas
 kernel exposes its gates to autodiff. Asking a backend for something it lacks (a GRU on
@@ -20,17 +28,87 @@ names what is missing, before anything is traced.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
+from typing import Union
 
 import jax
 import jax.numpy as jnp
 
 from jaxrnn.kernels import _pallas
+from jaxrnn.kernels._types import Cell
 
 BACKENDS = ('auto', 'xla', 'cudnn', 'pallas')
+PROJECTIONS = ('auto', 'hoisted', 'in_loop')
+BACKWARDS = ('cell', 'vjp')
+PLATFORMS = ('cpu', 'gpu', 'tpu')
 
 
-def auto(cell, cdt, hidden: int, platform: str) -> str:
+@dataclasses.dataclass(frozen=True)
+class XLA:
+    """The ``lax.scan`` backend.
+
+    Attributes:
+      projection: where ``x @ W_ih + b`` runs: ``'hoisted'`` (one matmul for all steps
+        before the loop), ``'in_loop'`` (one matmul per step inside it; the backward is
+        the same) or ``'auto'`` (:func:`projection_mode`'s measured rule).
+      backward: ``'cell'`` (default: the cell's hand-written backward step, which
+        ``benchmarks/NOTES.md`` measures faster) or ``'vjp'`` (``jax.vjp`` of the cell's
+        step, the path of cells that have no hand-written backward; same gradients).
+      platform: ``None`` for JAX's default backend, or ``'cpu'``/``'gpu'``/``'tpu'``.
+    """
+
+    projection: str = 'auto'
+    backward: str = 'cell'
+    platform: str | None = None
+    name = 'xla'
+
+
+@dataclasses.dataclass(frozen=True)
+class Pallas:
+    """The persistent Pallas kernel.
+
+    Attributes:
+      resident_bytes: ``W_hh`` is loaded once before the time loop when its padded size
+        is at most this many bytes, else re-read at every step inside the launch.
+      max_hidden: the largest (padded) hidden size it runs; beyond it, the XLA scan.
+      platform: as :class:`XLA`; ``'gpu'`` compiles with Triton, ``'cpu'`` interprets.
+    """
+
+    resident_bytes: int = _pallas.RESIDENT_BYTES
+    max_hidden: int = _pallas.MAX_HIDDEN
+    platform: str | None = None
+    name = 'pallas'
+
+
+@dataclasses.dataclass(frozen=True)
+class CuDNN:
+    """cuDNN's LSTM through ``jax.experimental.rnn``.
+
+    Attributes:
+      platform: as :class:`XLA`; cuDNN needs ``'gpu'``.
+    """
+
+    platform: str | None = None
+    name = 'cudnn'
+
+
+Backend = Union[str, XLA, Pallas, CuDNN]
+"""What ``backend=`` accepts: a name of :data:`BACKENDS` or an options object."""
+
+_BY_NAME = {'xla': XLA, 'pallas': Pallas, 'cudnn': CuDNN}
+
+
+def projection_mode(hidden: int, platform: str) -> str:
+    """The ``'auto'`` projection rule, measured on a 2-core CPU (``benchmarks/NOTES.md``,
+    entry 3): on XLA:CPU with ``hidden <= 256`` the per-step projection is faster (the
+    two independent per-step matmuls run on two cores and the ``[t, b, G h]``
+    pre-activations are never written out); with larger hidden sizes, and on GPU/TPU,
+    one hoisted matmul is faster."""
+    return 'in_loop' if platform == 'cpu' and hidden <= 256 else 'hoisted'
+
+
+def auto(cell: Cell, cdt, hidden: int, platform: str) -> str:
     """The ``'auto'`` rule: which backend runs by default.
 
     Measured rules only. On CPU the XLA scan is the only compiled backend (Pallas runs
@@ -39,46 +117,64 @@ def auto(cell, cdt, hidden: int, platform: str) -> str:
     the task that built them), so ``'auto'`` keeps the XLA scan on every platform until
     ``benchmarks/`` has GPU results to base a rule on; opt in with ``backend=``.
     """
-    del cell, cdt, hidden, platform
     return 'xla'
 
 
-def default_platform() -> str:
-    """JAX's default platform: ``'cpu'``, ``'gpu'`` or ``'tpu'``."""
-    return jax.default_backend()
-
-
-def _check_name(backend) -> None:
+def options(backend: Backend) -> XLA | Pallas | CuDNN | None:
+    """The options object of ``backend`` (``None`` for ``'auto'``), checked."""
+    if isinstance(backend, (XLA, Pallas, CuDNN)):
+        platform = backend.platform
+        if platform is not None and platform not in PLATFORMS:
+            raise ValueError(f'backend platform must be one of {PLATFORMS}, got {platform!r}.')
+        if isinstance(backend, XLA) and backend.projection not in PROJECTIONS:
+            raise ValueError(
+                f'XLA projection must be one of {PROJECTIONS}, got {backend.projection!r}.'
+            )
+        if isinstance(backend, XLA) and backend.backward not in BACKWARDS:
+            raise ValueError(f'XLA backward must be one of {BACKWARDS}, got {backend.backward!r}.')
+        if isinstance(backend, Pallas):
+            for field in ('resident_bytes', 'max_hidden'):
+                value = getattr(backend, field)
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise ValueError(f'Pallas {field} must be an int >= 0, got {value!r}.')
+        return backend
     if not isinstance(backend, str) or backend not in BACKENDS:
-        raise ValueError(f'backend must be one of {BACKENDS}, got {backend!r}.')
+        raise ValueError(
+            f'backend must be one of {BACKENDS} or a jaxrnn.kernels backend options object '
+            f'(XLA, Pallas, CuDNN), got {backend!r}.'
+        )
+    return None if backend == 'auto' else _BY_NAME[backend]()
 
 
-def resolve(backend, cell, cdt, hidden: int, precision=None, platform: str | None = None) -> str:
-    """The backend that runs, or a ValueError naming what the requested one lacks."""
-    _check_name(backend)
-    platform = platform or default_platform()
-    if backend == 'auto':
-        return auto(cell, cdt, hidden, platform)
-    if backend == 'cudnn':
+def resolve(backend: Backend, cell: Cell, cdt, hidden: int, precision=None) -> XLA | Pallas | CuDNN:
+    """The backend that runs, with every ``'auto'`` field decided (platform and
+    projection), or a ValueError naming what the requested one lacks."""
+    opts = options(backend)
+    platform = (opts.platform if opts is not None else None) or jax.default_backend()
+    if opts is None:
+        opts = _BY_NAME[auto(cell, cdt, hidden, platform)]()
+    opts = dataclasses.replace(opts, platform=platform)
+    if isinstance(opts, CuDNN):
         _check_cudnn(cell, cdt, precision, platform)
-    if backend == 'pallas':
+    if isinstance(opts, Pallas):
         _pallas.compile_params(platform)  # raises where there is no kernel (TPU)
-        if not _pallas.covers(hidden):
+        if not _pallas.covers(hidden, opts.max_hidden):
             warnings.warn(
-                f"backend='pallas' covers hidden sizes up to {_pallas.MAX_HIDDEN}; "
+                f"backend='pallas' covers hidden sizes up to {opts.max_hidden}; "
                 f'hidden={hidden} runs the XLA scan.',
                 stacklevel=4,
             )
-            return 'xla'
-    return backend
+            opts = XLA(platform=platform)
+    if isinstance(opts, XLA) and opts.projection == 'auto':
+        opts = dataclasses.replace(opts, projection=projection_mode(hidden, platform))
+    return opts
 
 
-def _check_cudnn(cell, cdt, precision, platform: str) -> None:
-    name = type(cell).__name__
-    if name != 'LSTM':
+def _check_cudnn(cell: Cell, cdt, precision, platform: str) -> None:
+    if not cell.cudnn:
         raise ValueError(
             f"backend='cudnn' runs the LSTM only (jax.experimental.rnn binds no "
-            f'{"GRU" if name == "GRU" else "simple RNN"}, jax-ml/jax#18867); '
+            f'{cell.title}, jax-ml/jax#18867); '
             "use backend='xla' or 'pallas'."
         )
     if platform != 'gpu':

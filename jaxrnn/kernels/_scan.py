@@ -6,7 +6,7 @@ Forward, roughly equivalent to this Python loop (time-major, ``reverse=False``):
   xp = x @ W_ih + b                       # [t, b, g], ONE matmul for all steps
   state = state0
   for t in range(T):
-    new_state, y, res[t] = cell.step(rec, xp[t], state)  # h @ W_hh + gate math
+    new_state, y, saved[t] = cell.step(split(xp[t]), hw, state, extras)  # h @ W_hh + gates
     valid = t < seq_lengths                               # [b]
     state = where(valid, new_state, state)                # padded steps hold the state
     ys[t] = where(valid, y, 0)                            # padded outputs are zero
@@ -18,15 +18,21 @@ at the end, as ``flax.linen.flip_sequences`` arranges) and ``ys[t]`` stays align
 ``x[t]``.
 
 Backward (``jax.custom_vjp``): the reverse loop carries only the state gradients and
-emits ``dxp[t]`` (the gradient of the pre-activations); everything else is a large matmul
-after the loop: ``dW_hh = sum_t h_{t-1}^T dxp_t`` here, and ``dW_ih``, ``db``, ``dx``
-through the (linear) hoisted projection, which JAX differentiates into one matmul each.
+emits ``dxp[t]`` (the gradient of the pre-activations), from the cell's hand-written
+``step_bwd``; everything else is a large matmul after the loop: ``dW_hh = sum_t
+h_{t-1}^T dxp_t`` (the cell's ``recurrent_grads``), and ``dW_ih``, ``db``, ``dx`` through
+the (linear) hoisted projection, which JAX differentiates into one matmul each. A cell
+without a hand-written backward (or ``Config.backward == 'vjp'``) is differentiated
+step by step with ``jax.vjp`` of its ``step`` instead (:func:`_backward_vjp`).
 
 On XLA:CPU with small hidden sizes the forward loop computes ``x_t @ W_ih + b`` step by
-step instead (:func:`recurrence_in_loop`, chosen by :func:`projection_mode`, measured in
+step instead (:func:`recurrence_in_loop`, chosen by ``_backend.projection_mode``, measured in
 ``benchmarks/NOTES.md``): two independent matmuls per step use both cores and no
 ``[t, b, g]`` buffer leaves the cache. Its backward pass is the same as above, with
 ``dW_ih``, ``db`` and ``dx`` written out as one matmul each after the loop.
+
+Everything that selects a code path is a field of the static :class:`Config`, so it is
+part of the jit cache key.
 """
 
 from __future__ import annotations
@@ -38,12 +44,31 @@ import jax
 import jax.numpy as jnp
 
 from jaxrnn.kernels import _math, _pallas
+from jaxrnn.kernels._types import Cell, has_backward, num_gates
 
 Array = jax.Array
 
 
 class Config(NamedTuple):
-    """Static configuration of one recurrence (hashable)."""
+    """Static configuration of one recurrence (hashable; part of every jit cache key).
+
+    Attributes:
+      reverse: run ``t = T-1 .. 0``.
+      unroll: steps unrolled per loop iteration.
+      cdt: computation dtype (matmul operands).
+      acc: accumulation dtype (``promote(cdt, float32)``): gate math and the carry.
+      precision: ``jax.lax.Precision`` of every matmul.
+      backend: ``'xla'`` (``lax.scan``) or ``'pallas'`` (the persistent kernel of
+        :mod:`jaxrnn.kernels._pallas` for the forward loop).
+      projection: ``'hoisted'`` (``x @ W_ih + b`` for all steps before the loop) or
+        ``'in_loop'`` (one step at a time inside it; XLA backend only).
+      backward: ``'cell'`` (the cell's hand-written backward step, when it has one) or
+        ``'vjp'`` (``jax.vjp`` of the cell's ``step``).
+      resident_bytes: Pallas: ``W_hh`` is loaded once before the time loop when its
+        padded size is at most this, else re-read at every step.
+      platform: where the program runs (``'cpu'``, ``'gpu'``, ``'tpu'``): the Pallas
+        kernel compiles with Triton for ``'gpu'`` and runs in interpret mode on ``'cpu'``.
+    """
 
     reverse: bool
     unroll: int
@@ -51,6 +76,72 @@ class Config(NamedTuple):
     acc: Any
     precision: Any
     backend: str = 'xla'
+    projection: str = 'hoisted'
+    backward: str = 'cell'
+    resident_bytes: int = _pallas.RESIDENT_BYTES
+    platform: str = 'cpu'
+
+
+def hand_written(cell: Cell, cfg: Config) -> bool:
+    """Whether the backward pass runs the cell's hand-written ``step_bwd``."""
+    return cfg.backward == 'cell' and has_backward(cell)
+
+
+# --- the recurrent matmul, as the cells call it ------------------------------------------
+
+
+def recurrent_matmul(w: Array, num_blocks: int, cfg: Config):
+    """The scan's ``hw(v, start=0, stop=None)``: ONE dot of ``v [b, h]`` with the
+    contiguous columns of gate blocks ``start .. stop - 1`` of ``w [h, G*h]``, split into
+    ``[b, h]`` blocks (see :data:`jaxrnn.kernels._types.RecurrentMatmul`)."""
+    hidden = w.shape[0]
+
+    def hw(v, start=0, stop=None):
+        stop = num_blocks if stop is None else stop
+        cols = w if (start, stop) == (0, num_blocks) else w[:, start * hidden : stop * hidden]
+        out = _math.dot(v, cols, cfg.cdt, cfg.acc, cfg.precision)
+        return tuple(jnp.split(out, stop - start, axis=-1))
+
+    return hw
+
+
+def recurrent_matmul_t(w: Array, num_blocks: int, cfg: Config):
+    """``hwt(ds, start=0) = concat(ds) @ W[:, blocks]^T`` (one dot), for ``step_bwd``."""
+    hidden = w.shape[0]
+
+    def hwt(ds, start=0):
+        stop = start + len(ds)
+        d = ds[0] if len(ds) == 1 else jnp.concatenate(ds, axis=-1)
+        cols = w if (start, stop) == (0, num_blocks) else w[:, start * hidden : stop * hidden]
+        return _math.dot_t(d, cols, cfg.cdt, cfg.acc, cfg.precision)
+
+    return hwt
+
+
+def prepare(rec: tuple, cfg: Config) -> tuple[Array, tuple[Array, ...]]:
+    """``(W_hh in cdt, extras as [1, n] rows in acc)`` from the recurrent parameters."""
+    return rec[0].astype(cfg.cdt), tuple(_math.row(e.astype(cfg.acc)) for e in rec[1:])
+
+
+def split_gates(cell: Cell, xp_t: Array) -> tuple[Array, ...]:
+    """``[b, G*h] -> G`` blocks of ``[b, h]``, in the cell's gate order."""
+    return tuple(jnp.split(xp_t, num_gates(cell), axis=-1))
+
+
+def state_sequence(cell: Cell, ys: Array, saved: tuple) -> tuple[Array, ...]:
+    """Each carry component at every step, ``[t, b, h]``: ``h`` is the outputs, the
+    others are saved by the step under their carry name."""
+    return tuple(ys if name == 'h' else saved[cell.saved.index(name)] for name in cell.carry)
+
+
+def trace_fields(cell: Cell, ys: Array, saved: tuple):
+    """The cell's trace NamedTuple from the outputs and the saved values."""
+    named = dict(zip(cell.saved, saved, strict=True), h=ys)
+    fields = cell.trace_type._fields  # type: ignore[attr-defined]
+    return cell.trace_type(*(named[f] for f in fields))
+
+
+# --- forward ---------------------------------------------------------------------------
 
 
 def _where_t(m: Array | None, new, old):
@@ -78,19 +169,21 @@ def _previous(seq: Array, init: Array, lengths: Array | None, reverse: bool) -> 
         return jnp.concatenate([init[None], seq[:-1]], axis=0)
     prev = jnp.concatenate([seq[1:], init[None]], axis=0)
     if lengths is not None:
-        nxt_valid = _time_mask(lengths, seq.shape[0] + 1)[1:]  # t+1 < len
+        nxt_valid = _time_mask(lengths, seq.shape[0] + 1)[1:]  # type: ignore[index]
         prev = jnp.where(nxt_valid[..., None], prev, init[None])
     return prev
 
 
 def _forward(cell, cfg: Config, rec, xp, state0, lengths, keep_residuals: bool, proj=None):
-    """The forward loop. ``xp`` is ``[t, b, g]`` pre-activations, or, with ``proj = (w_ih,
-    b)``, the ``[t, b, i]`` inputs themselves, projected one step at a time inside the
-    loop (see :func:`projection_mode`). With ``cfg.backend == 'pallas'`` the loop is the
-    persistent Pallas kernel (:mod:`jaxrnn.kernels._pallas`), same outputs and residuals."""
+    """The forward loop: ``(final_state, ys [t, b, h], saved)``, ``saved`` a tuple of
+    ``[t, b, h]`` (empty unless ``keep_residuals``). ``xp`` is ``[t, b, g]``
+    pre-activations, or, with ``proj = (w_ih, b)``, the ``[t, b, i]`` inputs themselves,
+    projected one step at a time inside the loop. With ``cfg.backend == 'pallas'`` the
+    loop is the persistent Pallas kernel (same outputs and saved values)."""
     if cfg.backend == 'pallas' and proj is None:
         return _pallas.forward(cell, cfg, rec, xp, state0, lengths, keep_residuals)
-    rec_loop = cell.prepare(rec, cfg.cdt, cfg.acc)
+    w, extras = prepare(rec, cfg)
+    hw = recurrent_matmul(w, num_gates(cell), cfg)
     mask = _time_mask(lengths, xp.shape[0])
     if proj is not None:
         w_ih = proj[0].astype(cfg.cdt)
@@ -100,16 +193,19 @@ def _forward(cell, cfg: Config, rec, xp, state0, lengths, keep_residuals: bool, 
         xp_t, m_t = inp
         if proj is not None:
             xp_t = _math.dot(xp_t, w_ih, cfg.cdt, cfg.acc, cfg.precision) + bias
-        new_state, y, res = cell.step(rec_loop, xp_t, state, cfg.cdt, cfg.acc, cfg.precision)
-        new_state = _where_t(m_t, new_state, state)
+        out = cell.step(split_gates(cell, xp_t), hw, state, extras)
+        new_state, y = _where_t(m_t, out.state, state), out.y
         if m_t is not None:
             y = jnp.where(m_t[:, None], y, jnp.zeros_like(y))
-        return new_state, (y, res if keep_residuals else ())
+        return new_state, (y, out.saved if keep_residuals else ())
 
-    final, (ys, res) = jax.lax.scan(
+    final, (ys, saved) = jax.lax.scan(
         body, state0, (xp, mask), reverse=cfg.reverse, unroll=cfg.unroll
     )
-    return final, ys, res
+    return final, ys, saved
+
+
+# --- the custom VJP over pre-projected inputs ----------------------------------------------
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
@@ -117,11 +213,11 @@ def recurrence(cell, cfg: Config, rec: tuple, xp: Array, state0: tuple, lengths:
     """Runs the recurrence over pre-projected inputs.
 
     Args:
-      cell: a cell definition (``jaxrnn.kernels.lstm.LSTM`` and friends).
+      cell: a :class:`jaxrnn.kernels._types.Cell`.
       cfg: static :class:`Config`.
-      rec: the recurrent parameters (``cell.recurrent(params)``).
+      rec: the recurrent parameters ``(recurrent_kernel, *extras)``.
       xp: ``[t, b, g]`` pre-activations from the hoisted input projection, ``acc`` dtype.
-      state0: internal state tuple, each ``[b, h]`` in ``acc`` dtype; ``h`` is last.
+      state0: the carry tuple, each ``[b, h]`` in ``acc`` dtype; ``h`` is last.
       lengths: ``[b]`` integer lengths, or ``None``.
 
     Returns:
@@ -132,8 +228,10 @@ def recurrence(cell, cfg: Config, rec: tuple, xp: Array, state0: tuple, lengths:
 
 
 def _recurrence_fwd(cell, cfg, rec, xp, state0, lengths):
-    final, ys, res = _forward(cell, cfg, rec, xp, state0, lengths, keep_residuals=True)
-    return (final, ys), (rec, state0, lengths, ys, res)
+    final, ys, saved = _forward(cell, cfg, rec, xp, state0, lengths, keep_residuals=True)
+    # The jax.vjp backward recomputes each step from its inputs, so it also keeps xp.
+    kept_xp = None if hand_written(cell, cfg) else xp
+    return (final, ys), (rec, state0, lengths, ys, saved, kept_xp)
 
 
 def _recurrence_bwd(cell, cfg, residuals, cotangents):
@@ -142,35 +240,97 @@ def _recurrence_bwd(cell, cfg, residuals, cotangents):
 
 
 def _backward(cell, cfg, residuals, cotangents):
-    """The reverse loop: ``(drec, dxp [t, b, g], dstate0)``; weight gradients outside."""
-    rec, state0, lengths, ys, res = residuals
+    """The reverse loop: ``(drec, dxp [t, b, g], dstate0)``."""
+    if not hand_written(cell, cfg):
+        return _backward_vjp(cell, cfg, residuals, cotangents)
+    rec, state0, lengths, ys, saved, _ = residuals
     dfinal, dys = cotangents
-    rec_loop = cell.prepare(rec, cfg.cdt, cfg.acc)
+    w, _ = prepare(rec, cfg)
+    hwt = recurrent_matmul_t(w, num_gates(cell), cfg)
     mask = _time_mask(lengths, ys.shape[0])
     prev = tuple(
         _previous(s, s0, lengths, cfg.reverse)
-        for s, s0 in zip(cell.state_sequence(ys, res), state0, strict=True)
+        for s, s0 in zip(state_sequence(cell, ys, saved), state0, strict=True)
     )
 
     def body(dstate, inp):
-        res_t, prev_t, y_t, dy_t, m_t = inp
-        dtotal = dstate[:-1] + (dstate[-1] + dy_t,)  # h is the last state component
-        dxp_t, dprev = cell.step_bwd(
-            rec_loop, res_t, prev_t, y_t, dtotal, cfg.cdt, cfg.acc, cfg.precision
-        )
+        saved_t, prev_t, y_t, dy_t, m_t = inp
+        dtotal = dstate[:-1] + (dstate[-1] + dy_t,)  # h is the last carry component
+        dx, dprev = cell.step_bwd(saved_t, prev_t, y_t, dtotal, hwt)
+        dxp_t = dx[0] if len(dx) == 1 else jnp.concatenate(dx, axis=-1)
         if m_t is not None:  # padded step: the state passed through untouched
             dxp_t = jnp.where(m_t[:, None], dxp_t, jnp.zeros_like(dxp_t))
             dprev = _where_t(m_t, dprev, dstate)
-        return dprev, dxp_t
+        return tuple(dprev), dxp_t
 
     dstate0, dxp = jax.lax.scan(
         body,
         tuple(dfinal),
-        (res, prev, ys, dys, mask),
+        (saved, prev, ys, dys, mask),
         reverse=not cfg.reverse,
         unroll=cfg.unroll,
     )
-    drec = cell.recurrent_grads(rec, dxp, res, prev, cfg.cdt, cfg.acc, cfg.precision)
+
+    def outer(a, d):
+        return _math.outer_sum(a, d, cfg.cdt, cfg.acc, cfg.precision)
+
+    drec = cell.recurrent_grads(dxp, saved, prev, outer)
+    drec = tuple(d.astype(r.dtype) for d, r in zip(drec, rec, strict=True))
+    dstate0 = tuple(d.astype(s.dtype) for d, s in zip(dstate0, state0, strict=True))
+    return drec, dxp, dstate0
+
+
+def _step_fn(cell, cfg: Config):
+    """``(xp_t, state, rec) -> (new_state, y)``: one step of the scan, as a function of
+    everything it depends on (for ``jax.vjp``)."""
+    num_blocks = num_gates(cell)
+
+    def step(xp_t, state, rec):
+        w, extras = prepare(rec, cfg)
+        out = cell.step(
+            split_gates(cell, xp_t), recurrent_matmul(w, num_blocks, cfg), state, extras
+        )
+        return out.state, out.y
+
+    return step
+
+
+def _backward_vjp(cell, cfg, residuals, cotangents):
+    """The reverse loop by ``jax.vjp`` of the cell's ``step``: each step is recomputed
+    from its inputs (``xp[t]`` and the previous state) and differentiated; the recurrent
+    parameters' gradient is summed step by step. For cells without a hand-written
+    backward; ``benchmarks/NOTES.md`` compares the two."""
+    rec, state0, lengths, ys, saved, xp = residuals
+    dfinal, dys = cotangents
+    mask = _time_mask(lengths, ys.shape[0])
+    prev = tuple(
+        _previous(s, s0, lengths, cfg.reverse)
+        for s, s0 in zip(state_sequence(cell, ys, saved), state0, strict=True)
+    )
+    step = _step_fn(cell, cfg)
+
+    def body(carry, inp):
+        dstate, drec = carry
+        xp_t, prev_t, dy_t, m_t = inp
+        dnew, dy = dstate, dy_t
+        if m_t is not None:  # a padded step holds the state and outputs zero
+            dnew = _where_t(m_t, dstate, jax.tree.map(jnp.zeros_like, dstate))
+            dy = jnp.where(m_t[:, None], dy_t, jnp.zeros_like(dy_t))
+        _, vjp = jax.vjp(step, xp_t, prev_t, rec)
+        dxp_t, dprev, drec_t = vjp((dnew, dy))
+        if m_t is not None:
+            dprev = _where_t(m_t, dprev, dstate)
+        drec = tuple(a + d.astype(a.dtype) for a, d in zip(drec, drec_t, strict=True))
+        return (tuple(dprev), drec), dxp_t
+
+    drec0 = tuple(jnp.zeros(r.shape, cfg.acc) for r in rec)
+    (dstate0, drec), dxp = jax.lax.scan(
+        body,
+        (tuple(dfinal), drec0),
+        (xp, prev, dys, mask),
+        reverse=not cfg.reverse,
+        unroll=cfg.unroll,
+    )
     drec = tuple(d.astype(r.dtype) for d, r in zip(drec, rec, strict=True))
     dstate0 = tuple(d.astype(s.dtype) for d, s in zip(dstate0, state0, strict=True))
     return drec, dxp, dstate0
@@ -185,8 +345,9 @@ def recurrence_in_loop(cell, cfg: Config, rec, w_ih, b, x, state0, lengths):
 
     The forward loop computes ``x_t @ W_ih + b`` at each step (two independent matmuls per
     step, which XLA:CPU runs on two cores, on data that stays in cache); the backward pass
-    is the same as :func:`recurrence`'s, and ``dW_ih = x^T dxp``, ``db = sum dxp`` and
-    ``dx = dxp W_ih^T`` are single matmuls over all steps after the loop.
+    is the same as :func:`recurrence`'s (hand-written cells only), and ``dW_ih = x^T
+    dxp``, ``db = sum dxp`` and ``dx = dxp W_ih^T`` are single matmuls over all steps after
+    the loop.
 
     Args:
       x: ``[t, b, i]`` time-major inputs, zero at padded steps.
@@ -198,8 +359,8 @@ def recurrence_in_loop(cell, cfg: Config, rec, w_ih, b, x, state0, lengths):
 
 
 def _in_loop_fwd(cell, cfg, rec, w_ih, b, x, state0, lengths):
-    final, ys, res = _forward(cell, cfg, rec, x, state0, lengths, True, proj=(w_ih, b))
-    return (final, ys), ((rec, state0, lengths, ys, res), w_ih, b, x)
+    final, ys, saved = _forward(cell, cfg, rec, x, state0, lengths, True, proj=(w_ih, b))
+    return (final, ys), ((rec, state0, lengths, ys, saved, None), w_ih, b, x)
 
 
 def _in_loop_bwd(cell, cfg, residuals, cotangents):
@@ -213,22 +374,8 @@ def _in_loop_bwd(cell, cfg, residuals, cotangents):
 
 recurrence_in_loop.defvjp(_in_loop_fwd, _in_loop_bwd)
 
-PROJECTION = 'auto'
-"""Where the input projection runs: ``'hoisted'`` (one matmul for all steps before the
-loop), ``'in_loop'`` (one matmul per step inside it; the backward is the same) or
-``'auto'`` (:func:`projection_mode`'s measured rule). Tests set it to check both."""
 
-
-def projection_mode(hidden: int, backend: str | None = None) -> str:
-    """The ``'auto'`` rule, measured on a 2-core CPU (``benchmarks/NOTES.md``, entry 3):
-    on XLA:CPU with ``hidden <= 256`` the per-step projection is faster (the two
-    independent per-step matmuls run on two cores and the ``[t, b, G h]`` pre-activations
-    are never written out); with larger hidden sizes, and on GPU/TPU, one hoisted matmul
-    is faster."""
-    if PROJECTION != 'auto':
-        return PROJECTION
-    backend = backend or jax.default_backend()
-    return 'in_loop' if backend == 'cpu' and hidden <= 256 else 'hoisted'
+# --- the jitted entry points ---------------------------------------------------------------
 
 
 def project(
@@ -264,20 +411,7 @@ def project(
     return xp + b.astype(acc)[None, None, :]
 
 
-@functools.partial(
-    jax.jit,
-    static_argnames=(
-        'cell',
-        'reverse',
-        'time_major',
-        'unroll',
-        'cdt',
-        'precision',
-        'trace',
-        'projection',
-        'backend',
-    ),
-)
+@functools.partial(jax.jit, static_argnames=('cell', 'cfg', 'time_major', 'trace'))
 def sequence(
     cell,
     params,
@@ -285,56 +419,54 @@ def sequence(
     state0: tuple,
     lengths: Array | None,
     *,
-    reverse: bool,
+    cfg: Config,
     time_major: bool,
-    unroll: int,
-    cdt,
-    precision,
     trace: bool = False,
-    projection: str = 'hoisted',
-    backend: str = 'xla',
 ):
     """Input projection + recurrence for ``xs`` with one flattened batch axis.
 
     Args:
+      cell: a :class:`jaxrnn.kernels._types.Cell`.
+      params: the cell's parameters NamedTuple.
       xs: ``[t, b, i]`` if ``time_major`` else ``[b, t, i]``.
-      state0: internal state tuple, each ``[b, h]``.
-      projection: ``'hoisted'`` or ``'in_loop'`` (:func:`projection_mode`).
-      backend: ``'xla'`` (``lax.scan``) or ``'pallas'`` (the persistent kernel of
-        :mod:`jaxrnn.kernels._pallas`, always with the hoisted projection). A trace always
-        runs the scan (autodiff cannot see inside the Pallas kernel).
+      state0: the carry tuple, each ``[b, h]``.
+      lengths: ``[b]`` integer lengths or ``None``.
+      cfg: the static :class:`Config`. ``projection == 'in_loop'`` runs on the XLA
+        backend with a hand-written backward only; otherwise the projection is hoisted.
       trace: also return every gate at every step (``cell.trace_type``). The trace runs
-        the same forward loop (:func:`_forward`, same step function, same numbers) but
-        keeps the per-step gates and is differentiated by JAX's autodiff instead of the
-        custom VJP; with ``trace=False`` none of this is in the program.
+        the same forward loop (:func:`_forward`, same step function, same numbers) on the
+        XLA backend and is differentiated by JAX's autodiff instead of the custom VJP;
+        with ``trace=False`` none of this is in the program.
 
     Returns:
       ``(final_state, ys)`` or ``(final_state, ys, trace)``; ``ys`` in ``cdt`` and the
       trace fields in ``acc``, with the layout of ``xs``; trace fields are zero at padded
       steps.
     """
-    acc = jnp.promote_types(cdt, jnp.float32)
+    cdt, acc = cfg.cdt, cfg.acc
     num_steps = xs.shape[0 if time_major else 1]
     mask = _time_mask(lengths, num_steps)
     state0 = tuple(s.astype(acc) for s in state0)
-    backend = 'xla' if trace else backend
-    cfg = Config(reverse, unroll, cdt, acc, precision, backend)
-    rec = cell.recurrent(params)
-    if projection == 'in_loop' and backend == 'xla':
+    if trace:
+        cfg = cfg._replace(backend='xla')
+    rec = (params.recurrent_kernel, *params[3:])
+    if cfg.projection == 'in_loop' and cfg.backend == 'xla' and hand_written(cell, cfg):
         x = xs if mask is None else jnp.where((mask if time_major else mask.T)[..., None], xs, 0)
         x = x if time_major else jnp.swapaxes(x, 0, 1)
         w_ih, b = params.input_kernel, params.bias
         if not trace:
             final, ys = recurrence_in_loop(cell, cfg, rec, w_ih, b, x, state0, lengths)
             return final, _layout(ys.astype(cdt), time_major)
-        final, ys, res = _forward(cell, cfg, rec, x, state0, lengths, True, proj=(w_ih, b))
+        final, ys, saved = _forward(cell, cfg, rec, x, state0, lengths, True, proj=(w_ih, b))
     else:
-        xp = project(xs, params.input_kernel, params.bias, mask, time_major, cdt, acc, precision)
+        xp = project(
+            xs, params.input_kernel, params.bias, mask, time_major, cdt, acc, cfg.precision
+        )
         if not trace:
             final, ys = recurrence(cell, cfg, rec, xp, state0, lengths)
             return final, _layout(ys.astype(cdt), time_major)
-        final, ys, res = _forward(cell, cfg, rec, xp, state0, lengths, True)
-    fields = cell.trace(ys, res)
+        final, ys, saved = _forward(cell, cfg, rec, xp, state0, lengths, True)
+    fields = trace_fields(cell, ys, saved)
     if mask is not None:
         fields = jax.tree.map(lambda a: jnp.where(mask[..., None], a, jnp.zeros_like(a)), fields)
     fields = jax.tree.map(lambda a: _layout(a, time_major), fields)
@@ -350,8 +482,8 @@ def _layout(seq: Array, time_major: bool) -> Array:
 def step(cell, params, state: tuple, x: Array, *, cdt, precision):
     """One step with exactly the sequence kernel's math: ``x [b, i]``, ``state`` tuple."""
     acc = jnp.promote_types(cdt, jnp.float32)
+    cfg = Config(False, 1, cdt, acc, precision)
     xp = _math.dot(x, params.input_kernel, cdt, acc, precision) + _math.row(params.bias.astype(acc))
-    rec = cell.prepare(cell.recurrent(params), cdt, acc)
     state = tuple(s.astype(acc) for s in state)
-    new_state, y, _ = cell.step(rec, xp, state, cdt, acc, precision)
+    new_state, y = _step_fn(cell, cfg)(xp, state, (params.recurrent_kernel, *params[3:]))
     return new_state, y.astype(cdt)

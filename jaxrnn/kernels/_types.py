@@ -14,7 +14,7 @@ Gate blocks are laid out side by side along the last axis of the fused kernels:
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, Callable, ClassVar, NamedTuple, Protocol, Sequence
 
 import jax
 
@@ -114,4 +114,116 @@ class SimpleTrace(NamedTuple):
     h: Array
 
 
-NUM_GATES = {LSTMParams: 4, GRUParams: 3, SimpleParams: 1}
+# --- the Cell protocol ----------------------------------------------------------------------
+
+RecurrentMatmul = Callable[..., tuple[Array, ...]]
+"""``hw(v, start=0, stop=None) -> (v @ W_k for k in range(start, stop))``: the recurrent
+matmul of ``v [b, h]`` with the gate blocks ``start .. stop - 1`` of ``W_hh`` (all of them
+by default), each ``[b, h]`` in the accumulation dtype. The backend decides how: the scan
+does one dot over the contiguous columns, the Pallas kernel one dot per block."""
+
+RecurrentMatmulT = Callable[..., Array]
+"""``hwt(ds, start=0) -> sum_k ds[k] @ W_{start+k}^T``, ``[b, h]``: the transpose of
+:data:`RecurrentMatmul`, used by hand-written backward steps."""
+
+OuterSum = Callable[[Array, Array], Array]
+"""``outer(a [t, b, h], d [t, b, n]) -> sum_{t,b} a^T d``, ``[h, n]``: one matmul over all
+steps, used by hand-written weight gradients."""
+
+
+class Step(NamedTuple):
+    """What one forward step returns.
+
+    Attributes:
+      state: the new carry, in the cell's ``carry`` order, each ``[b, h]``.
+      y: the output, ``[b, h]`` (the new ``h``).
+      saved: per-step values named by the cell's ``saved``, each ``[b, h]``: everything
+        the hand-written backward step needs, and every trace field but ``h``.
+    """
+
+    state: tuple[Array, ...]
+    y: Array
+    saved: tuple[Array, ...]
+
+
+class Cell(Protocol):
+    """What a recurrent cell declares, once, for every backend and every view.
+
+    A cell is a small frozen dataclass (hashable: it is part of the jit cache key). Its
+    ``step`` is written over gate blocks and calls the recurrent matmul through ``hw``, so
+    the ``lax.scan`` driver (:mod:`jaxrnn.kernels._scan`), the persistent Pallas kernel
+    (:mod:`jaxrnn.kernels._pallas`) and any later backend run the same equations.
+    Parameters always hold ``input_kernel [i, G*h]``, ``recurrent_kernel [h, G*h]`` and
+    ``bias [G*h]``, in the order of ``gates``; extra recurrent parameters (the GRU's
+    ``recurrent_bias [h]``) come after them in ``params_type`` and are passed to ``step``
+    as ``extras`` in the accumulation dtype.
+
+    A cell may also define the hand-written backward step ``step_bwd`` and
+    ``recurrent_grads`` (see :func:`has_backward`); without them the driver
+    differentiates ``step`` with ``jax.vjp`` (correct, and slower: it recomputes the
+    recurrent matmul in the backward loop and sums the weight gradient step by step).
+
+    Attributes:
+      name: short name (``'lstm'``), used by converters, views and benchmarks.
+      title: the name in prose (``'LSTM'``, ``'simple RNN'``).
+      gates: gate block names, in the order of the fused columns.
+      carry: carry component names, in the carry's order; ``'h'`` is last.
+      params_type: the parameters' NamedTuple.
+      trace_type: the NamedTuple of trace mode; its fields are named in ``saved`` or
+        are ``'h'`` (the outputs).
+      cudnn: whether ``jax.experimental.rnn``'s cuDNN kernel computes this cell.
+    """
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    gates: ClassVar[tuple[str, ...]]
+    carry: ClassVar[tuple[str, ...]]
+    params_type: ClassVar[type]
+    trace_type: ClassVar[type]
+    cudnn: ClassVar[bool]
+
+    @property
+    def saved(self) -> tuple[str, ...]:
+        """Names of the per-step values ``step`` returns in ``Step.saved``."""
+        ...
+
+    def step(
+        self,
+        x: Sequence[Array],
+        hw: RecurrentMatmul,
+        state: tuple[Array, ...],
+        extras: tuple[Array, ...],
+    ) -> Step:
+        """One step: ``x`` the gate blocks of ``x_t W_ih + b`` (each ``[b, h]``), ``hw``
+        the recurrent matmul, ``state`` the carry, ``extras`` the extra recurrent
+        parameters."""
+        ...
+
+
+def num_gates(cell: Cell) -> int:
+    """``G``: the number of gate blocks of the fused kernels."""
+    return len(cell.gates)
+
+
+def param_shapes(cell: Cell, in_features: int, hidden: int) -> dict[str, tuple[int, ...]]:
+    """The shape of every field of ``cell.params_type``, in field order."""
+    g = num_gates(cell) * hidden
+    shapes = {
+        'input_kernel': (in_features, g),
+        'recurrent_kernel': (hidden, g),
+        'bias': (g,),
+        'recurrent_bias': (hidden,),
+    }
+    return {name: shapes[name] for name in cell.params_type._fields}  # type: ignore[attr-defined]
+
+
+def extra_fields(cell: Cell) -> tuple[str, ...]:
+    """The recurrent parameters besides ``recurrent_kernel`` (passed as ``extras``)."""
+    fields: tuple[str, ...] = cell.params_type._fields  # type: ignore[attr-defined]
+    return fields[3:]
+
+
+def has_backward(cell: Any) -> bool:
+    """Whether ``cell`` defines a hand-written backward (``step_bwd`` and
+    ``recurrent_grads``)."""
+    return hasattr(cell, 'step_bwd') and hasattr(cell, 'recurrent_grads')

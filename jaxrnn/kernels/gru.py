@@ -19,119 +19,92 @@ The carry is ``h``.
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 
 from jaxrnn.kernels import _api, _math
-from jaxrnn.kernels._types import GRUParams, GRUTrace
+from jaxrnn.kernels._types import GRUParams, GRUTrace, Step
 
 Array = jax.Array
 
 
 @dataclasses.dataclass(frozen=True)
 class GRU:
-    """Cell definition used by the sequence driver (see ``_scan``)."""
+    """The GRU cell (:class:`jaxrnn.kernels._types.Cell`): the equations above, once.
+
+    Attributes:
+      reset_after: ``True`` for the cuDNN/PyTorch/Keras/Flax form, ``False`` for Cho et
+        al. (2014).
+    """
 
     reset_after: bool = True
-    params_type = GRUParams
-    trace_type = GRUTrace
-    num_gates = 3
-    carry_names = ('h',)
+    name: ClassVar[str] = 'gru'
+    title: ClassVar[str] = 'GRU'
+    gates: ClassVar[tuple[str, ...]] = ('r', 'z', 'n')
+    carry: ClassVar[tuple[str, ...]] = ('h',)
+    params_type: ClassVar[type] = GRUParams
+    trace_type: ClassVar[type] = GRUTrace
+    cudnn: ClassVar[bool] = False
 
-    def recurrent(self, p: GRUParams):
-        return (p.recurrent_kernel, p.recurrent_bias)
+    @property
+    def saved(self) -> tuple[str, ...]:
+        # h_n = h W_hn + b_hn: the reset-after backward needs it; recomputing it would
+        # cost a matmul per step.
+        return ('r', 'z', 'n', 'h_n') if self.reset_after else ('r', 'z', 'n')
 
-    def prepare(self, rec, cdt, acc):
-        w_hh, b_hn = rec
-        return (w_hh.astype(cdt), b_hn.astype(acc))
-
-    def step(self, rec, xp, state, cdt, acc, precision):
-        w_hh, b_hn = rec
+    def step(self, x, hw, state, extras) -> Step:
+        x_r, x_z, x_n = x
+        (b_hn,) = extras
         (h,) = state
-        x_r, x_z, x_n = jnp.split(xp, 3, axis=-1)
-        hsize = h.shape[-1]
         if self.reset_after:
-            hh = _math.dot(h, w_hh, cdt, acc, precision)
-            h_r, h_z, h_n = jnp.split(hh, 3, axis=-1)
-            h_n = h_n + _math.row(b_hn)
-            r = jax.nn.sigmoid(x_r + h_r)
-            z = jax.nn.sigmoid(x_z + h_z)
-            n = jnp.tanh(x_n + r * h_n)
-            res = (jnp.concatenate([r, z, n, h_n], axis=-1),)
+            h_r, h_z, h_n = hw(h)
+            h_n = h_n + b_hn
         else:
-            h_rz = _math.dot(h, w_hh[:, : 2 * hsize], cdt, acc, precision)
-            h_r, h_z = jnp.split(h_rz, 2, axis=-1)
-            r = jax.nn.sigmoid(x_r + h_r)
-            z = jax.nn.sigmoid(x_z + h_z)
-            h_n = _math.dot(r * h, w_hh[:, 2 * hsize :], cdt, acc, precision) + _math.row(b_hn)
-            n = jnp.tanh(x_n + h_n)
-            res = (jnp.concatenate([r, z, n], axis=-1),)
+            h_r, h_z = hw(h, 0, 2)
+        r = jax.nn.sigmoid(x_r + h_r)
+        z = jax.nn.sigmoid(x_z + h_z)
+        saved: tuple[Array, ...]
+        if self.reset_after:
+            n = jnp.tanh(x_n + r * h_n)
+            saved = (r, z, n, h_n)
+        else:
+            (rh_n,) = hw(r * h, 2, 3)
+            n = jnp.tanh(x_n + rh_n + b_hn)
+            saved = (r, z, n)
         h_new = (1 - z) * n + z * h
-        return (h_new,), h_new, res
+        return Step((h_new,), h_new, saved)
 
-    def state_sequence(self, ys, res):
-        return (ys,)
-
-    def trace(self, ys, res) -> GRUTrace:
-        (saved,) = res
-        hsize = ys.shape[-1]
-        r, z, n = (saved[..., k * hsize : (k + 1) * hsize] for k in range(3))
-        return GRUTrace(r, z, n, ys)
-
-    def step_bwd(self, rec, res, prev, y, dstate, cdt, acc, precision):
-        w_hh, _ = rec
+    def step_bwd(self, saved, prev, y, dstate, hwt):
+        """Hand-written backward of :meth:`step`; see ``LSTM.step_bwd``."""
+        r, z, n = saved[:3]
         (h_prev,) = prev
         (dh,) = dstate
-        hsize = h_prev.shape[-1]
-        (saved,) = res
-        r, z, n = (saved[..., k * hsize : (k + 1) * hsize] for k in range(3))
         dz = dh * (h_prev - n)
         da_n = dh * (1 - z) * _math.dtanh(n)
-        dh_prev = dh * z
+        da_z = dz * _math.dsigmoid(z)
         if self.reset_after:
-            h_n = saved[..., 3 * hsize :]
-            da_r = da_n * h_n * _math.dsigmoid(r)
-            da_z = dz * _math.dsigmoid(z)
-            dhh = jnp.concatenate([da_r, da_z, da_n * r], axis=-1)
-            dh_prev = dh_prev + _math.dot_t(dhh, w_hh, cdt, acc, precision)
+            da_r = da_n * saved[3] * _math.dsigmoid(r)
+            dh_prev = dh * z + hwt((da_r, da_z, da_n * r))
         else:
-            d_rh = _math.dot_t(da_n, w_hh[:, 2 * hsize :], cdt, acc, precision)
+            d_rh = hwt((da_n,), 2)
             da_r = d_rh * h_prev * _math.dsigmoid(r)
-            da_z = dz * _math.dsigmoid(z)
-            dh_prev = (
-                dh_prev
-                + d_rh * r
-                + _math.dot_t(
-                    jnp.concatenate([da_r, da_z], axis=-1),
-                    w_hh[:, : 2 * hsize],
-                    cdt,
-                    acc,
-                    precision,
-                )
-            )
-        return jnp.concatenate([da_r, da_z, da_n], axis=-1), (dh_prev,)
+            dh_prev = dh * z + d_rh * r + hwt((da_r, da_z))
+        return (da_r, da_z, da_n), (dh_prev,)
 
-    def recurrent_grads(self, rec, dxp, res, prev, cdt, acc, precision):
+    def recurrent_grads(self, dx, saved, prev, outer):
+        """``(dW_hh, db_hn)``, each one matmul (or sum) over all steps."""
         (h_prev,) = prev
-        (saved,) = res
+        r = saved[0]
         hsize = h_prev.shape[-1]
-        r = saved[..., :hsize]
-        da_rz, da_n = dxp[..., : 2 * hsize], dxp[..., 2 * hsize :]
+        da_rz, da_n = dx[..., : 2 * hsize], dx[..., 2 * hsize :]
         if self.reset_after:
-            dhh = jnp.concatenate([da_rz, da_n * r], axis=-1)
-            dw_hh = _math.outer_sum(h_prev, dhh, cdt, acc, precision)
-            db_hn = jnp.sum(da_n * r, axis=(0, 1))
-        else:
-            dw_hh = jnp.concatenate(
-                [
-                    _math.outer_sum(h_prev, da_rz, cdt, acc, precision),
-                    _math.outer_sum(r * h_prev, da_n, cdt, acc, precision),
-                ],
-                axis=-1,
-            )
-            db_hn = jnp.sum(da_n, axis=(0, 1))
-        return (dw_hh, db_hn)
+            dh_n = da_n * r
+            dw_hh = outer(h_prev, jnp.concatenate([da_rz, dh_n], axis=-1))
+            return (dw_hh, jnp.sum(dh_n, axis=(0, 1)))
+        dw_hh = jnp.concatenate([outer(h_prev, da_rz), outer(r * h_prev, da_n)], axis=-1)
+        return (dw_hh, jnp.sum(da_n, axis=(0, 1)))
 
 
 def gru(

@@ -8,12 +8,13 @@ The carry is ``h``.
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 
 from jaxrnn.kernels import _api, _math
-from jaxrnn.kernels._types import SimpleParams, SimpleTrace
+from jaxrnn.kernels._types import SimpleParams, SimpleTrace, Step
 
 Array = jax.Array
 
@@ -22,46 +23,43 @@ ACTIVATIONS = ('tanh', 'relu')
 
 @dataclasses.dataclass(frozen=True)
 class Simple:
-    """Cell definition used by the sequence driver (see ``_scan``)."""
+    """The simple RNN cell (:class:`jaxrnn.kernels._types.Cell`).
+
+    Attributes:
+      activation: ``'tanh'`` or ``'relu'``.
+    """
 
     activation: str = 'tanh'
-    params_type = SimpleParams
-    trace_type = SimpleTrace
-    num_gates = 1
-    carry_names = ('h',)
+    name: ClassVar[str] = 'simple'
+    title: ClassVar[str] = 'simple RNN'
+    gates: ClassVar[tuple[str, ...]] = ('a',)
+    carry: ClassVar[tuple[str, ...]] = ('h',)
+    params_type: ClassVar[type] = SimpleParams
+    trace_type: ClassVar[type] = SimpleTrace
+    cudnn: ClassVar[bool] = False
 
-    def recurrent(self, p: SimpleParams):
-        return (p.recurrent_kernel,)
+    @property
+    def saved(self) -> tuple[str, ...]:
+        return ()
 
-    def prepare(self, rec, cdt, acc):
-        (w_hh,) = rec
-        return (w_hh.astype(cdt),)
-
-    def step(self, rec, xp, state, cdt, acc, precision):
-        (w_hh,) = rec
+    def step(self, x, hw, state, extras) -> Step:
         (h,) = state
-        a = xp + _math.dot(h, w_hh, cdt, acc, precision)
+        (a,) = (x_k + h_k for x_k, h_k in zip(x, hw(h), strict=True))
         h_new = jnp.tanh(a) if self.activation == 'tanh' else jax.nn.relu(a)
-        return (h_new,), h_new, ()
+        return Step((h_new,), h_new, ())
 
-    def state_sequence(self, ys, res):
-        return (ys,)
-
-    def trace(self, ys, res) -> SimpleTrace:
-        return SimpleTrace(ys)
-
-    def step_bwd(self, rec, res, prev, y, dstate, cdt, acc, precision):
-        (w_hh,) = rec
+    def step_bwd(self, saved, prev, y, dstate, hwt):
+        """Hand-written backward of :meth:`step`; see ``LSTM.step_bwd``."""
         (dh,) = dstate
         if self.activation == 'tanh':
             da = dh * _math.dtanh(y)
         else:
             da = jnp.where(y > 0, dh, jnp.zeros_like(dh))
-        return da, (_math.dot_t(da, w_hh, cdt, acc, precision),)
+        return (da,), (hwt((da,)),)
 
-    def recurrent_grads(self, rec, dxp, res, prev, cdt, acc, precision):
+    def recurrent_grads(self, dx, saved, prev, outer):
         (h_prev,) = prev
-        return (_math.outer_sum(h_prev, dxp, cdt, acc, precision),)
+        return (outer(h_prev, dx),)
 
 
 def _cell(activation: str) -> Simple:

@@ -8,8 +8,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrnn import _layers, kernels
+from jaxrnn import kernels
 from jaxrnn.kernels import _backend
+from jaxrnn.kernels._backend import XLA, Pallas
 from tests.cases import CASES
 
 LSTM, GRU, SIMPLE = CASES[0], CASES[1], CASES[3]
@@ -24,9 +25,11 @@ def _args(case, dtype=np.float32):
 @pytest.mark.parametrize('dtype', [jnp.float32, jnp.bfloat16])
 @pytest.mark.parametrize('hidden', [1, 128, 1024])
 def test_auto_picks_the_scan_until_gpu_rules_are_measured(platform, dtype, hidden):
-    for spec in (_layers.lstm_spec(), _layers.gru_spec(True), _layers.simple_spec('tanh')):
-        got = _backend.resolve('auto', spec.kernel_cell, dtype, hidden, platform=platform)
-        assert got == 'xla'
+    for case in (LSTM, GRU, SIMPLE):
+        got = _backend.resolve(XLA(platform=platform), case.cell, dtype, hidden)
+        assert isinstance(got, XLA) and got.platform == platform
+        auto = _backend.auto(case.cell, dtype, hidden, platform)
+        assert auto == 'xla'
 
 
 def test_auto_runs_the_scan_here():
@@ -52,29 +55,53 @@ def test_cudnn_needs_a_gpu():
 def test_cudnn_has_no_gru_or_simple_rnn(emulated_cudnn, case, name):
     params, xs = _args(case)
     with pytest.raises(ValueError, match=f'runs the LSTM only .*binds no {name}'):
-        case.run(params, xs, backend='cudnn')
+        case.run(params, xs, backend=emulated_cudnn)
 
 
 def test_cudnn_float32_only(emulated_cudnn):
     params, xs = _args(LSTM)
     with pytest.raises(ValueError, match='float32 only .* dtype is bfloat16'):
-        kernels.lstm(params, xs, dtype=jnp.bfloat16, backend='cudnn')
+        kernels.lstm(params, xs, dtype=jnp.bfloat16, backend=emulated_cudnn)
     with pytest.raises(ValueError, match='float32 only .* dtype is float64'):
-        kernels.lstm(*_args(LSTM, np.float64), backend='cudnn')
+        kernels.lstm(*_args(LSTM, np.float64), backend=emulated_cudnn)
 
 
 @pytest.mark.parametrize('precision', ['default', 'bfloat16', 'nonsense'])
 def test_cudnn_precision(emulated_cudnn, precision):
     params, xs = _args(LSTM)
     with pytest.raises(ValueError, match='precision None, HIGH .* or HIGHEST'):
-        kernels.lstm(params, xs, precision=precision, backend='cudnn')
+        kernels.lstm(params, xs, precision=precision, backend=emulated_cudnn)
     # The accepted ones run.
     for ok in (None, 'highest', 'tensorfloat32'):
-        kernels.lstm(params, xs, precision=ok, backend='cudnn')
+        kernels.lstm(params, xs, precision=ok, backend=emulated_cudnn)
 
 
-def test_pallas_has_no_tpu_kernel(monkeypatch):
-    monkeypatch.setattr(_backend, 'default_platform', lambda: 'tpu')
+def test_pallas_has_no_tpu_kernel():
     params, xs = _args(GRU)
     with pytest.raises(ValueError, match="backend='pallas' has no TPU kernel"):
-        kernels.gru(params, xs, backend='pallas')
+        kernels.gru(params, xs, backend=Pallas(platform='tpu'))
+
+
+def test_auto_decides_platform_and_projection_before_tracing():
+    got = _backend.resolve('auto', LSTM.cell, jnp.float32, 128)
+    assert got == XLA(projection='in_loop', platform='cpu')
+    got = _backend.resolve('auto', LSTM.cell, jnp.float32, 512)
+    assert got == XLA(projection='hoisted', platform='cpu')
+    got = _backend.resolve(XLA(projection='hoisted'), LSTM.cell, jnp.float32, 128)
+    assert got == XLA(projection='hoisted', platform='cpu')
+
+
+@pytest.mark.parametrize(
+    'bad,match',
+    [
+        (XLA(projection='inside'), 'XLA projection must be one of'),
+        (XLA(backward='autodiff'), 'XLA backward must be one of'),
+        (XLA(platform='cuda'), 'backend platform must be one of'),
+        (Pallas(resident_bytes=-1), 'Pallas resident_bytes must be an int >= 0, got -1'),
+        (Pallas(max_hidden=1.5), 'Pallas max_hidden must be an int >= 0, got 1.5'),
+    ],
+)
+def test_bad_backend_options(bad, match):
+    params, xs = _args(LSTM)
+    with pytest.raises(ValueError, match=match):
+        kernels.lstm(params, xs, backend=bad)

@@ -29,7 +29,7 @@ def _setup(seed=0):
 def test_values_match_oracle(emulated_cudnn, lengths, reverse, time_major):
     _, params, xs, carry = _setup()
     ys = check_against_oracle(
-        LSTM, params, xs, carry, lengths, reverse, time_major, 2e-6, backend='cudnn'
+        LSTM, params, xs, carry, lengths, reverse, time_major, 2e-6, backend=emulated_cudnn
     )
     assert ys.dtype == np.float32
 
@@ -43,7 +43,7 @@ def test_gradients_match_oracle(emulated_cudnn):
 
     def ours(params, xs, carry):
         final, ys = kernels.lstm(
-            params, xs, carry, seq_lengths=LENGTHS, reverse=True, backend='cudnn'
+            params, xs, carry, seq_lengths=LENGTHS, reverse=True, backend=emulated_cudnn
         )
         return scalar(ys, final)
 
@@ -66,11 +66,13 @@ def test_batch_axes_trace_and_jit(emulated_cudnn):
     rng, params, _, _ = _setup()
     xs = rng.standard_normal((2, 3, T, I)).astype(np.float32)
     lengths = rng.integers(0, T + 1, (2, 3)).astype(np.int32)
-    got = jax.jit(lambda x, n: kernels.lstm(params, x, seq_lengths=n, backend='cudnn'))(xs, lengths)
+    got = jax.jit(lambda x, n: kernels.lstm(params, x, seq_lengths=n, backend=emulated_cudnn))(
+        xs, lengths
+    )
     want = kernels.lstm(params, xs, seq_lengths=lengths, backend='xla')
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, atol=2e-6), got, want)
     # The trace comes from the XLA scan (cuDNN keeps its gates to itself).
-    traced = kernels.lstm(params, xs, seq_lengths=lengths, backend='cudnn', trace=True)
+    traced = kernels.lstm(params, xs, seq_lengths=lengths, backend=emulated_cudnn, trace=True)
     np.testing.assert_allclose(traced[1], got[1], atol=2e-6)
     assert isinstance(traced[2], kernels.LSTMTrace)
 

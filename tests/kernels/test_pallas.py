@@ -8,27 +8,32 @@ GPU (the last test, skipped elsewhere).
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.extend
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrnn import _layers, kernels
+from jaxrnn import kernels
 from jaxrnn.kernels import _pallas, _scan
+from jaxrnn.kernels._backend import Pallas
 from tests import reference
 from tests.cases import CASE_IDS, CASES, as_dict, check_against_oracle, lengths_for, setup
 
 SIZE = (3, 6, 4, 5)  # batch, time, in, hidden (hidden 5 pads to 16)
 
 
-@pytest.fixture(params=['resident', 'reread'])
-def weights_path(request, monkeypatch):
-    """Both ways the kernel reads W_hh: once before the loop (small weights) or at every
-    step (large weights, forced here by a zero on-chip budget)."""
-    if request.param == 'reread':
-        monkeypatch.setattr(_pallas, 'RESIDENT_BYTES', 0)
-    return request.param
+PATHS = {'resident': Pallas(), 'reread': Pallas(resident_bytes=0)}
+
+
+@pytest.fixture(params=list(PATHS))
+def weights_path(request):
+    """Both ways the kernel reads W_hh, passed as ``backend=``: once before the loop
+    (small weights) or at every step (large weights, forced here by a zero on-chip
+    budget). ``test_weights_path_is_the_one_asked_for`` proves each runs its path."""
+    return PATHS[request.param]
 
 
 def _setup(case, size=SIZE, seed=0, dtype=np.float64):
@@ -44,7 +49,7 @@ def test_values_match_oracle(case, use_lengths, reverse, time_major, weights_pat
     rng, params, xs, carry = _setup(case)
     lengths = lengths_for(rng, SIZE[0], SIZE[1]) if use_lengths else None
     ys = check_against_oracle(
-        case, params, xs, carry, lengths, reverse, time_major, 1e-12, backend='pallas'
+        case, params, xs, carry, lengths, reverse, time_major, 1e-12, backend=weights_path
     )
     assert ys.dtype == np.float64
 
@@ -113,11 +118,11 @@ def test_residuals_are_the_scans(case):
     """The kernel writes exactly the residuals the XLA backward pass reads."""
     rng, params, xs, carry = _setup(case)
     lengths = jnp.asarray(lengths_for(rng, SIZE[0], SIZE[1]))
-    cell = _cell_of(case)
+    cell = case.cell
     cfg = _scan.Config(False, 1, jnp.float64, jnp.float64, None)
     xp = _scan.project(xs, params.input_kernel, params.bias, None, False, *cfg[2:5])
     state0 = tuple(jnp.asarray(c) for c in jax.tree.leaves(carry))
-    rec = cell.recurrent(params)
+    rec = (params.recurrent_kernel, *params[3:])
     want = _scan._forward(cell, cfg, rec, xp, state0, lengths, True)
     got = _pallas.forward(cell, cfg._replace(backend='pallas'), rec, xp, state0, lengths, True)
     assert jax.tree.structure(got) == jax.tree.structure(want)
@@ -126,17 +131,6 @@ def test_residuals_are_the_scans(case):
         assert g.shape == w.shape
         # Residuals at padded steps are never read (the backward masks those steps).
         np.testing.assert_allclose(np.asarray(g)[valid], np.asarray(w)[valid], atol=1e-12)
-
-
-def _cell_of(case):
-    specs = {
-        'lstm': _layers.lstm_spec(),
-        'gru': _layers.gru_spec(True),
-        'gru_reset_before': _layers.gru_spec(False),
-        'simple': _layers.simple_spec('tanh'),
-        'simple_relu': _layers.simple_spec('relu'),
-    }
-    return specs[case.name].kernel_cell
 
 
 def _primitives(jaxpr, found=None):
@@ -149,6 +143,31 @@ def _primitives(jaxpr, found=None):
         for sub in jax.extend.core.jaxprs_in_params(eqn.params):
             _primitives(sub, found)
     return found
+
+
+def _kernel_names(jaxpr, found=None):
+    """The ``name`` of every pallas_call in a jaxpr, recursively."""
+    found = [] if found is None else found
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == 'pallas_call':
+            found.append(str(eqn.params.get('name_and_src_info', eqn.params.get('name'))))
+            continue
+        for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+            _kernel_names(sub, found)
+    return found
+
+
+@pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
+@pytest.mark.parametrize('path', list(PATHS))
+def test_weights_path_is_the_one_asked_for(case, path):
+    """The program that runs for ``backend=PATHS[path]`` is the kernel of that path, on
+    a first call and after the other path was compiled (the option is part of the jit
+    cache key, so no program is reused across paths)."""
+    _, params, xs, carry = _setup(case, dtype=np.float32)
+    for first in (path, *PATHS):
+        jaxpr = jax.make_jaxpr(lambda p, x, b=PATHS[first]: case.run(p, x, backend=b))
+        names = _kernel_names(jaxpr(params, xs).jaxpr)
+        assert len(names) == 1 and f'_forward_{first}' in names[0], names
 
 
 def test_design_one_kernel_forward_scan_backward():
@@ -190,12 +209,11 @@ def test_jit_and_vmap():
     np.testing.assert_allclose(per, want, atol=1e-6)
 
 
-def test_large_hidden_falls_back_to_the_scan_with_a_warning(monkeypatch):
-    monkeypatch.setattr(_pallas, 'MAX_HIDDEN', 16)
+def test_large_hidden_falls_back_to_the_scan_with_a_warning():
     case = CASES[0]
     _, params, xs, carry = _setup(case, size=(2, 3, 2, 20), dtype=np.float32)
     with pytest.warns(UserWarning, match='covers hidden sizes up to 16; hidden=20'):
-        got = case.run(params, xs, carry, backend='pallas')
+        got = case.run(params, xs, carry, backend=Pallas(max_hidden=16))
     want = case.run(params, xs, carry, backend='xla')
     jax.tree.map(np.testing.assert_array_equal, got, want)
 
@@ -208,17 +226,17 @@ def test_padding_rules():
 
 @pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
 @pytest.mark.parametrize('dtype', [np.float32, jnp.bfloat16])
-def test_kernel_lowers_to_triton_for_cuda(case, dtype, weights_path, monkeypatch):
+def test_kernel_lowers_to_triton_for_cuda(case, dtype, weights_path):
     """Without a GPU, the kernel (forward and the residuals of the backward) still goes
     through Pallas' Triton lowering for CUDA: power-of-two blocks, supported primitives,
     dynamic time indexing. Compiling the Triton IR to GPU code needs the GPU."""
-    monkeypatch.setattr(_pallas, '_platform_params', lambda: _pallas.compile_params('gpu'))
+    backend = dataclasses.replace(weights_path, platform='gpu')
     rng, params, xs, _ = _setup(case, (20, 9, 24, 100), dtype=np.float32)
     lengths = rng.integers(0, 10, 20).astype(np.int32)
 
     def loss(params, xs):
         _, ys = case.run(
-            params, xs, seq_lengths=lengths, reverse=True, dtype=dtype, backend='pallas'
+            params, xs, seq_lengths=lengths, reverse=True, dtype=dtype, backend=backend
         )
         return ys.astype(np.float32).sum()
 

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from jax.test_util import check_grads
 
-from jaxrnn.kernels import _scan
+from jaxrnn.kernels import _backend
+from jaxrnn.kernels._backend import XLA
 from tests import reference
 from tests.cases import CASE_IDS, CASES, as_dict, check_against_oracle, lengths_for, setup
 
@@ -28,12 +29,20 @@ def _setup(case, size, seed=0, dtype=np.float64):
     return setup(case, size, seed, dtype)
 
 
-@pytest.fixture(params=['hoisted', 'in_loop'])
-def projection(request, monkeypatch):
-    """Both placements of the input projection (``_scan.PROJECTION``): the default
-    picks one by platform and size, so each is forced here."""
-    monkeypatch.setattr(_scan, 'PROJECTION', request.param)
-    return request.param
+XLA_PATHS = {
+    'hoisted': XLA(projection='hoisted'),
+    'in_loop': XLA(projection='in_loop'),
+    'vjp': XLA(projection='hoisted', backward='vjp'),
+}
+
+
+@pytest.fixture(params=list(XLA_PATHS))
+def xla(request):
+    """The scan's code paths, passed as ``backend=``: both placements of the input
+    projection (the default picks one by platform and size) and the ``jax.vjp``
+    backward instead of the cell's hand-written one. ``test_design_*`` below proves from
+    the jaxpr that each runs the path it names."""
+    return XLA_PATHS[request.param]
 
 
 @pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
@@ -42,25 +51,25 @@ def projection(request, monkeypatch):
     list(itertools.product(SIZES, [False, True], [False, True], [False, True])),
 )
 @pytest.mark.parametrize('dtype', [np.float64, np.float32])
-def test_values_match_oracle(case, size, use_lengths, reverse, time_major, dtype, projection):
+def test_values_match_oracle(case, size, use_lengths, reverse, time_major, dtype, xla):
     rng, params, xs, carry = _setup(case, size, dtype=dtype)
     lengths = lengths_for(rng, size[0], size[1]) if use_lengths else None
-    ys = check_against_oracle(case, params, xs, carry, lengths, reverse, time_major, TOL[dtype])
+    ys = check_against_oracle(
+        case, params, xs, carry, lengths, reverse, time_major, TOL[dtype], backend=xla
+    )
     assert ys.dtype == dtype  # and the carry's (checked by the helper)
 
 
 @pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
 @pytest.mark.parametrize('dtype', [jnp.bfloat16, np.float16])
 @pytest.mark.parametrize('use_lengths,reverse', [(False, False), (True, True)])
-def test_half_precision_computation_keeps_float32_carry(
-    case, dtype, use_lengths, reverse, projection
-):
+def test_half_precision_computation_keeps_float32_carry(case, dtype, use_lengths, reverse, xla):
     size = SIZES[0]
     rng, params, xs, carry = _setup(case, size, dtype=np.float32)
     lengths = lengths_for(rng, size[0], size[1]) if use_lengths else None
     want_carry, want_ys = reference.run(case.ref_cell, as_dict(params), xs, carry, lengths, reverse)
     got_carry, got_ys = case.run(
-        params, xs, carry, seq_lengths=lengths, reverse=reverse, dtype=dtype
+        params, xs, carry, seq_lengths=lengths, reverse=reverse, dtype=dtype, backend=xla
     )
     assert got_ys.dtype == dtype
     for got in jax.tree.leaves(got_carry):
@@ -71,7 +80,7 @@ def test_half_precision_computation_keeps_float32_carry(
         np.testing.assert_allclose(got, want, atol=tol)
     # Half-precision parameters and inputs compute in that dtype with a float32 carry.
     half = jax.tree.map(lambda a: jnp.asarray(a, dtype), (params, xs))
-    carry2, ys2 = case.run(*half)
+    carry2, ys2 = case.run(*half, backend=xla)
     assert ys2.dtype == dtype
     assert all(c.dtype == np.float32 for c in jax.tree.leaves(carry2))
 
@@ -101,14 +110,14 @@ def _scalar(ys, carry, wy, wc):
         (SIZES[2], True, True),
     ],
 )
-def test_gradients_match_oracle(case, size, use_lengths, reverse, projection):
+def test_gradients_match_oracle(case, size, use_lengths, reverse, xla):
     rng, params, xs, carry = _setup(case, size, seed=1)
     lengths = lengths_for(rng, size[0], size[1]) if use_lengths else None
     wy, wc = _loss_weights(rng, case, size)
     names = params._fields
 
     def ours(params, xs, carry):
-        carry, ys = case.run(params, xs, carry, seq_lengths=lengths, reverse=reverse)
+        carry, ys = case.run(params, xs, carry, seq_lengths=lengths, reverse=reverse, backend=xla)
         return _scalar(ys, carry, wy, wc)
 
     got = jax.grad(ours, argnums=(0, 1, 2))(params, xs, carry)
@@ -132,13 +141,13 @@ def test_gradients_match_oracle(case, size, use_lengths, reverse, projection):
 
 @pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
 @pytest.mark.parametrize('use_lengths,reverse', [(False, False), (True, True)])
-def test_check_grads_first_and_second_order(case, use_lengths, reverse, projection):
+def test_check_grads_first_and_second_order(case, use_lengths, reverse, xla):
     size = (2, 4, 3, 2)
     rng, params, xs, carry = _setup(case, size, seed=2)
     lengths = np.array([4, 2], np.int32) if use_lengths else None
 
     def f(params, xs, carry):
-        return case.run(params, xs, carry, seq_lengths=lengths, reverse=reverse)
+        return case.run(params, xs, carry, seq_lengths=lengths, reverse=reverse, backend=xla)
 
     # Order 2 in reverse mode differentiates the custom backward itself. Forward mode
     # is not available: jax.custom_vjp functions support reverse mode only.
@@ -270,24 +279,23 @@ def _dots(jaxpr, inside_loop=False, found=None):
 BATCH, STEPS, IN, HIDDEN = 3, 7, 5, 4
 
 
-def _forward_dots(case, monkeypatch, projection):
+def _forward_dots(case, projection):
     """``(loss, params, xs, forward dots)`` with the projection forced to a placement."""
-    monkeypatch.setattr(_scan, 'PROJECTION', projection)
     rng = np.random.default_rng(0)
     params = case.params(rng, IN, HIDDEN)
     xs = rng.standard_normal((BATCH, STEPS, IN)).astype(np.float32)
 
     def loss(params, xs):
-        return case.run(params, xs)[1].sum()
+        return case.run(params, xs, backend=XLA(projection=projection))[1].sum()
 
     return loss, params, xs, _dots(jax.make_jaxpr(loss)(params, xs).jaxpr)
 
 
 @pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
-def test_design_hoisted_projection_and_matmul_weight_gradients(case, monkeypatch):
+def test_design_hoisted_projection_and_matmul_weight_gradients(case):
     """Forward: one [t, b, g] input projection outside the loop. Backward: inside the
     loop only [b, h] state-gradient matmuls; every weight gradient is one matmul outside."""
-    loss, params, xs, fwd = _forward_dots(case, monkeypatch, 'hoisted')
+    loss, params, xs, fwd = _forward_dots(case, 'hoisted')
     g = case.gates * HIDDEN
     outside_fwd = [sorted(s) for s, loop in fwd if not loop]
     assert outside_fwd == [sorted((STEPS, BATCH, g))]  # one projection, any axis order
@@ -309,11 +317,11 @@ def _check_backward(loss, params, xs, fwd, g):
 
 
 @pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
-def test_design_in_loop_projection_and_matmul_weight_gradients(case, monkeypatch):
+def test_design_in_loop_projection_and_matmul_weight_gradients(case):
     """With the projection in the loop (the CPU rule for small hidden sizes): no matmul
     outside the forward loop, [b, g] input matmuls inside it, and the backward pass has
     the same structure as the hoisted one (weight gradients are matmuls after the loop)."""
-    loss, params, xs, fwd = _forward_dots(case, monkeypatch, 'in_loop')
+    loss, params, xs, fwd = _forward_dots(case, 'in_loop')
     g = case.gates * HIDDEN
     assert not [s for s, loop in fwd if not loop]
     assert (BATCH, g) in [s for s, loop in fwd if loop]
@@ -321,7 +329,7 @@ def test_design_in_loop_projection_and_matmul_weight_gradients(case, monkeypatch
 
 
 def test_projection_rule():
-    assert _scan.projection_mode(128, 'cpu') == 'in_loop'
-    assert _scan.projection_mode(512, 'cpu') == 'hoisted'
-    assert _scan.projection_mode(128, 'gpu') == 'hoisted'
-    assert _scan.projection_mode(128, 'tpu') == 'hoisted'
+    assert _backend.projection_mode(128, 'cpu') == 'in_loop'
+    assert _backend.projection_mode(512, 'cpu') == 'hoisted'
+    assert _backend.projection_mode(128, 'gpu') == 'hoisted'
+    assert _backend.projection_mode(128, 'tpu') == 'hoisted'

@@ -212,7 +212,7 @@ def test_backends_match_oracle(kind, backend, request):
     """Two bidirectional layers with ragged lengths (one of them 0), values and
     gradients, on every backend the cell has (cuDNN emulated on a CPU)."""
     if backend == 'cudnn':
-        request.getfixturevalue('emulated_cudnn')
+        backend = request.getfixturevalue('emulated_cudnn')
     cls, ref_cell, _ = STACKS[kind]
     rng = np.random.default_rng(0)
     x = _x(rng)

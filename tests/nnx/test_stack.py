@@ -114,7 +114,7 @@ def test_load_converted_params_and_errors():
 @pytest.mark.parametrize('kind,backend', [('lstm', 'cudnn'), ('gru', 'pallas')])
 def test_backend_reaches_every_cell(kind, backend, request):
     if backend == 'cudnn':
-        request.getfixturevalue('emulated_cudnn')
+        backend = request.getfixturevalue('emulated_cudnn')
     nnx_cls, _, ref_cell = PAIRS[kind]
     x = _x(2)
     model = nnx_cls(I, H, num_layers=2, bidirectional=True, backend=backend, rngs=nnx.Rngs(0))
