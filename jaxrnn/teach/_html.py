@@ -7,12 +7,12 @@ import base64
 import html
 import io
 import pathlib
+from collections.abc import Sequence
 
 from matplotlib.figure import Figure
 
-from jaxrnn.teach import _figures
+from jaxrnn.teach import _figures, _values
 from jaxrnn.teach._narrate import Narration
-from jaxrnn.teach._terminal import _DEFAULT_GATE, _colour, _gate_values
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto;
@@ -37,14 +37,10 @@ def _img(fig: Figure, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _tokens_html(trace, tokens, gate=None, unit=None) -> str:
-    cell = _figures.cell_of(trace)
-    gate = gate or _DEFAULT_GATE[cell]
-    values = _gate_values(trace, gate, unit, 0)
-    where = 'mean over units' if unit is None else f'unit {unit}'
-    parts = [f'<p><b>{html.escape(gate)}</b> ({where}): ']
-    for token, v in zip(tokens, values, strict=True):
-        colour = _colour(v, gate in ('g', 'n'))
+def _tokens_html(trace, tokens, unit: int | None = None) -> str:
+    strip = _values.gate_strip(trace, tokens, None, unit, 0)
+    parts = [f'<p><b>{html.escape(strip.gate)}</b> ({strip.where}): ']
+    for token, v, colour in strip.cells:
         parts.append(
             f'<span class="tok" style="background:{colour}">{html.escape(token)}</span>'
             f'<span class="val">{v:.2f}</span>'
@@ -72,7 +68,7 @@ def report_html(
     title: str,
     sections: list[dict],
     *,
-    extra_figures: list[tuple[str, Figure]] = (),
+    extra_figures: Sequence[tuple[str, Figure]] = (),
     intro: str = '',
 ) -> str:
     """The report as a string.

@@ -9,7 +9,7 @@ import dataclasses
 import importlib.resources
 import re
 import time
-from typing import Callable
+from typing import Any, Callable
 
 import flax.linen as nn
 import jax
@@ -105,15 +105,15 @@ class Trained:
         return tokens, trace, [self.vocab[k] for k in best]
 
     def save(self, path) -> None:
-        flat = {'/'.join(k): np.asarray(v) for k, v in _flatten(self.params)}
-        np.savez(
-            path,
-            cell=np.array(self.cell),
-            vocab=np.array(self.vocab),
-            embed=np.array(self.embed),
-            hidden=np.array(self.hidden),
-            **{f'params/{k}': v for k, v in flat.items()},
-        )
+        arrays: dict[str, Any] = {
+            'cell': np.array(self.cell),
+            'vocab': np.array(self.vocab),
+            'embed': np.array(self.embed),
+            'hidden': np.array(self.hidden),
+        }
+        for key, value in _flatten(self.params):
+            arrays['params/' + '/'.join(key)] = np.asarray(value)
+        np.savez(path, **arrays)
 
 
 def _flatten(tree, prefix=()):

@@ -14,7 +14,7 @@ import dataclasses
 
 import numpy as np
 
-from jaxrnn.kernels import GRUTrace, LSTMTrace
+from jaxrnn.teach import _values
 
 CONVENTIONS = {
     'lstm': (
@@ -28,6 +28,64 @@ CONVENTIONS = {
         "cuDNN and Keras); r is the share of the old state's recurrent term let into the "
         'candidate.'
     ),
+}
+
+
+# Per cell kind, the gates' roles in speaking order, keyed by the trace's gate names:
+# ``(role, equation, meaning)``. In the templates ``{n}`` is the step, ``{p}`` the step
+# before; in a meaning ``{pct}`` is the value as a share, ``{rest}`` one minus it and
+# ``{value}`` the value itself.
+ROLES = {
+    'lstm': {
+        'f': (
+            'Forget gate',
+            'f = sigmoid(x_{n} W_f + h_{p} U_f + b_f)',
+            'keeps {pct} of the old memory c_{p}',
+        ),
+        'i': (
+            'Input gate',
+            'i = sigmoid(x_{n} W_i + h_{p} U_i + b_i)',
+            'writes {pct} of the candidate into memory',
+        ),
+        'g': (
+            'Candidate memory',
+            'g = tanh(x_{n} W_g + h_{p} U_g + b_g)',
+            'proposes {value} as new content (between -1 and 1)',
+        ),
+        'o': (
+            'Output gate',
+            'o = sigmoid(x_{n} W_o + h_{p} U_o + b_o)',
+            'shows {pct} of tanh(c_{n}) as the output h_{n}',
+        ),
+    },
+    'gru': {
+        'r': (
+            'Reset gate',
+            'r = sigmoid(x_{n} W_r + b_r + h_{p} U_r)',
+            "lets {pct} of the old state's recurrent term into the candidate",
+        ),
+        'z': (
+            'Update gate',
+            'z = sigmoid(x_{n} W_z + b_z + h_{p} U_z)',
+            'keeps {pct} of the old state h_{p}, takes {rest} from the candidate',
+        ),
+        'n': (
+            'Candidate memory',
+            'n = tanh(x_{n} W_n + b_n + r * (h_{p} U_n + b_hn))',
+            'proposes {value} as the new state (between -1 and 1)',
+        ),
+    },
+}
+
+# Per cell kind, the memory tracker: ``(equation, its short form, the output's
+# equation or '')``.
+TRACKER = {
+    'lstm': (
+        'c_{n} = f * c_{p} + i * g;  h_{n} = o * tanh(c_{n})',
+        'c_{n} = f*c_{p} + i*g',
+        'h_{n} = o*tanh(c_{n})',
+    ),
+    'gru': ('h_{n} = z * h_{p} + (1 - z) * n', 'h_{n} = z*h_{p} + (1-z)*n', ''),
 }
 
 
@@ -71,7 +129,7 @@ class Narration:
     steps: tuple[Step, ...]
 
     def text(self) -> str:
-        name = {'lstm': 'LSTM', 'gru': 'GRU'}[self.cell]
+        name = self.cell.upper()
         where = f'averaged over {self.hidden} units' + (
             f'; [unit {self.unit}] is one unit' if self.unit is not None else ''
         )
@@ -112,40 +170,55 @@ def _sum_line(kept: float, total: float) -> tuple[str, str, str]:
     return _term(k), _term(w), _f(t)
 
 
-def _tracker_words(equation: str, keep, old, write, new, total, unit) -> str:
-    """``state = keep * old + write * new``, worded as kept + written = total on
-    average, and with the factors for one unit when ``unit`` is given."""
-    kept = keep * old
+def _meaning(template: str, v: float, n: int, p: int) -> str:
+    return template.format(n=n, p=p, pct=_pct(v), rest=_pct(1 - v), value=_f(v))
+
+
+def _gate_line(
+    kind: str, gate: str, n: int, mean: float, unit: int | None, one: float | None
+) -> Line:
+    """One gate's line at step ``n`` (1-based): its mean, and ``unit``'s value ``one``."""
+    role, equation, meaning = ROLES[kind][gate]
+    p = n - 1
+    words = f'{gate} = {_f(mean)} on average: {_meaning(meaning, mean, n, p)}'
+    if unit is not None and one is not None:
+        words += f' [unit {unit}: {gate} = {_f(one)}, {_meaning(meaning, one, n, p)}]'
+    return Line(role, gate, equation.format(n=n, p=p), mean, one, words)
+
+
+def _tracker_line(one: _values.Row, t: int, unit: int | None) -> Line:
+    """The memory tracker's line: ``state = keep * old + write * new``, worded as kept +
+    written = total on average, with the factors for one unit when ``unit`` is given
+    (and, for the LSTM, the output that reads the new memory)."""
+    n, p = t + 1, t
+    equation, short, output = (x.format(n=n, p=p) for x in TRACKER[one.kind.name])
+    keep, write, new, old, kept, _, total = (a[t] for a in one.split)
     k, w, tot = _sum_line(float(np.mean(kept)), float(np.mean(total)))
-    words = f'{equation}: kept {k} + written {w} = {tot} on average'
+    words = f'{short}: kept {k} + written {w} = {tot} on average'
     if unit is not None:
         ku, wu, tu = _sum_line(float(kept[unit]), float(total[unit]))
         words += (
             f' [unit {unit}: {_f(keep[unit])} x {_term(old[unit])} + {_f(write[unit])} x '
             f'{_term(new[unit])} = {ku} + {wu} = {tu}]'
         )
-    return words
+    if output:
+        h = one.fields['h'][t]
+        words += f'; {output} = {_f(float(np.mean(h)))} on average' + (
+            '' if unit is None else f' [unit {unit}: {_f(float(h[unit]))}]'
+        )
+    return Line(
+        'Memory tracker',
+        one.kind.state,
+        equation,
+        float(np.mean(total)),
+        None if unit is None else float(total[unit]),
+        words,
+    )
 
 
-def _rows(trace, batch: int):
-    fields = trace._asdict()
-    out = {}
-    for name, value in fields.items():
-        a = np.asarray(value, np.float64)
-        if a.ndim == 3:
-            a = a[batch]
-        if a.ndim != 2:
-            raise ValueError(f'trace.{name} must be [t, h] or [batch, t, h], got {a.shape}.')
-        out[name] = a
-    return out
-
-
-def _value(a, unit):
-    return float(np.mean(a)), (None if unit is None else float(a[unit]))
-
-
-def _with_unit(text_mean: str, unit: int | None, text_unit: str | None) -> str:
-    return text_mean if unit is None else f'{text_mean} [unit {unit}: {text_unit}]'
+def _line(role: str, words: str) -> Line:
+    """A line without a quantity (the input provider, the readout)."""
+    return Line(role, '', '', float('nan'), None, words)
 
 
 def narrate(
@@ -174,14 +247,9 @@ def narrate(
       A :class:`Narration`; its numbers are the trace's (means over units, or the unit's
       value).
     """
-    if isinstance(trace, LSTMTrace):
-        cell = 'lstm'
-    elif isinstance(trace, GRUTrace):
-        cell = 'gru'
-    else:
-        raise TypeError(f'narrate needs an LSTMTrace or GRUTrace, got {type(trace).__name__}.')
-    rows = _rows(trace, batch)
-    steps, hidden = rows['h'].shape
+    kind = _values.kind_of(trace, who='narrate')
+    one = _values.row(trace, batch, initial=initial, kind=kind)
+    steps, hidden = one.steps, one.hidden
     tokens = tuple(str(t) for t in tokens)
     if len(tokens) != steps:
         raise ValueError(f'tokens has {len(tokens)} entries but the trace has {steps} steps.')
@@ -189,166 +257,32 @@ def narrate(
         raise ValueError(f'predictions has {len(predictions)} entries for {steps} steps.')
     if unit is not None and not 0 <= unit < hidden:
         raise ValueError(f'unit must be in [0, {hidden}), got {unit}.')
-    zeros = np.zeros(hidden)
-    if cell == 'lstm':
-        c0, h0 = (zeros, zeros) if initial is None else (np.asarray(p, np.float64) for p in initial)
-    else:
-        h0 = zeros if initial is None else np.asarray(initial, np.float64)
+    roles = ROLES[kind.name]
+    means = {g: _values.summary(one.fields[g]) for g in roles}
+    ones = {g: _values.summary(one.fields[g], unit) for g in roles}
     out = []
     for t in range(steps):
-        prev = t  # subscripts: x_{t+1} reads h_t
         lines = [
-            Line(
-                'Input provider',
-                '',
-                '',
-                float('nan'),
-                None,
-                f'passes x_{t + 1} = "{tokens[t]}" (its embedding) to every gate.',
+            _line(
+                'Input provider', f'passes x_{t + 1} = "{tokens[t]}" (its embedding) to every gate.'
             )
         ]
-        if cell == 'lstm':
-            h_prev = h0 if t == 0 else rows['h'][t - 1]
-            c_prev = c0 if t == 0 else rows['c'][t - 1]
-            lines += _lstm_lines(rows, t, prev, c_prev, unit)
-        else:
-            h_prev = h0 if t == 0 else rows['h'][t - 1]
-            lines += _gru_lines(rows, t, prev, h_prev, unit)
         if t == 0 and initial is None:
-            state = 'c_0 and h_0 are' if cell == 'lstm' else 'h_0 is'
-            lines.insert(
-                1,
-                Line(
-                    'Memory tracker',
-                    '',
-                    '',
-                    float('nan'),
-                    None,
-                    f'starts empty: {state} all zeros, so nothing old is kept yet.',
-                ),
-            )
-        if predictions is not None:
+            zero = ' and '.join(f'{name}_0' for name in kind.carry)
+            verb = 'are' if len(kind.carry) > 1 else 'is'
             lines.append(
-                Line(
-                    'Readout',
-                    '',
-                    '',
-                    float('nan'),
-                    None,
-                    f'from h_{t + 1}, the model expects "{predictions[t]}" next.',
+                _line(
+                    'Memory tracker',
+                    f'starts empty: {zero} {verb} all zeros, so nothing old is kept yet.',
                 )
             )
+        for gate in roles:
+            value = None if unit is None else float(ones[gate][t])
+            lines.append(_gate_line(kind.name, gate, t + 1, float(means[gate][t]), unit, value))
+        lines.append(_tracker_line(one, t, unit))
+        if predictions is not None:
+            lines.append(
+                _line('Readout', f'from h_{t + 1}, the model expects "{predictions[t]}" next.')
+            )
         out.append(Step(t + 1, tokens[t], tuple(lines)))
-    return Narration(cell, tokens, unit, hidden, CONVENTIONS[cell], tuple(out))
-
-
-def _gate_line(role, symbol, equation, a, unit, meaning):
-    mean, one = _value(a, unit)
-    words = _with_unit(
-        f'{symbol} = {_f(mean)} on average: {meaning(mean)}',
-        unit,
-        None if one is None else f'{symbol} = {_f(one)}, {meaning(one)}',
-    )
-    return Line(role, symbol, equation, mean, one, words)
-
-
-def _lstm_lines(rows, t, p, c_prev, unit):
-    n = t + 1
-    i, f, g, o, c, h = (rows[k][t] for k in 'ifgoch')
-    pre = f'x_{n} W_{{}} + h_{p} U_{{}} + b_{{}}'
-    lines = [
-        _gate_line(
-            'Forget gate',
-            'f',
-            f'f = sigmoid({pre.format("f", "f", "f")})',
-            f,
-            unit,
-            lambda v: f'keeps {_pct(v)} of the old memory c_{p}',
-        ),
-        _gate_line(
-            'Input gate',
-            'i',
-            f'i = sigmoid({pre.format("i", "i", "i")})',
-            i,
-            unit,
-            lambda v: f'writes {_pct(v)} of the candidate into memory',
-        ),
-        _gate_line(
-            'Candidate memory',
-            'g',
-            f'g = tanh({pre.format("g", "g", "g")})',
-            g,
-            unit,
-            lambda v: f'proposes {_f(v)} as new content (between -1 and 1)',
-        ),
-        _gate_line(
-            'Output gate',
-            'o',
-            f'o = sigmoid({pre.format("o", "o", "o")})',
-            o,
-            unit,
-            lambda v: f'shows {_pct(v)} of tanh(c_{n}) as the output h_{n}',
-        ),
-    ]
-    c_mean = float(np.mean(c))
-    words = _tracker_words(f'c_{n} = f*c_{p} + i*g', f, c_prev, i, g, c, unit)
-    h_mean, h_one = _value(h, unit)
-    words += f'; h_{n} = o*tanh(c_{n}) = {_f(h_mean)} on average' + (
-        '' if unit is None else f' [unit {unit}: {_f(h_one)}]'
-    )
-    lines.append(
-        Line(
-            'Memory tracker',
-            'c',
-            f'c_{n} = f * c_{p} + i * g;  h_{n} = o * tanh(c_{n})',
-            c_mean,
-            None if unit is None else float(c[unit]),
-            words,
-        )
-    )
-    return lines
-
-
-def _gru_lines(rows, t, p, h_prev, unit):
-    n = t + 1
-    r, z, cand, h = (rows[k][t] for k in ('r', 'z', 'n', 'h'))
-    lines = [
-        _gate_line(
-            'Reset gate',
-            'r',
-            f'r = sigmoid(x_{n} W_r + b_r + h_{p} U_r)',
-            r,
-            unit,
-            lambda v: f"lets {_pct(v)} of the old state's recurrent term into the candidate",
-        ),
-        _gate_line(
-            'Update gate',
-            'z',
-            f'z = sigmoid(x_{n} W_z + b_z + h_{p} U_z)',
-            z,
-            unit,
-            lambda v: (
-                f'keeps {_pct(v)} of the old state h_{p}, takes {_pct(1 - v)} from the candidate'
-            ),
-        ),
-        _gate_line(
-            'Candidate memory',
-            'n',
-            f'n = tanh(x_{n} W_n + b_n + r * (h_{p} U_n + b_hn))',
-            cand,
-            unit,
-            lambda v: f'proposes {_f(v)} as the new state (between -1 and 1)',
-        ),
-    ]
-    words = _tracker_words(f'h_{n} = z*h_{p} + (1-z)*n', z, h_prev, 1 - z, cand, h, unit)
-    lines.append(
-        Line(
-            'Memory tracker',
-            'h',
-            f'h_{n} = z * h_{p} + (1 - z) * n',
-            float(np.mean(h)),
-            None if unit is None else float(h[unit]),
-            words,
-        )
-    )
-    return lines
+    return Narration(kind.name, tokens, unit, hidden, CONVENTIONS[kind.name], tuple(out))

@@ -8,7 +8,7 @@ from rich.console import Console
 
 from jaxrnn import kernels, teach
 from jaxrnn.kernels import LSTMTrace
-from jaxrnn.teach import _figures
+from jaxrnn.teach import _values
 from tests.teach.conftest import TOKENS, T
 
 PNG = b'\x89PNG\r\n\x1a\n'
@@ -16,7 +16,8 @@ PNG = b'\x89PNG\r\n\x1a\n'
 
 def test_carried_plus_written_is_the_new_state(traced):
     kind, trace, initial = traced
-    kept, written = _figures.carried_written(trace, initial=initial)
+    one = _values.row(trace, initial=initial)
+    kept, written = one.split.kept, one.split.written
     state = np.asarray(trace.c if kind == 'lstm' else trace.h, np.float64)[0]
     np.testing.assert_allclose(kept + written, state, atol=2e-6)
 
