@@ -19,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks.problems import GATES, Problem
+from benchmarks.problems import Problem
 
 
 @dataclasses.dataclass
@@ -93,14 +93,14 @@ def _jaxrnn(backend: str):
         from jaxrnn import kernels
 
         rng = np.random.default_rng(1)
-        g = GATES[p.cell] * p.hidden
+        cell = kernels.CELL_TYPES[p.cell]()
         scale = 1 / np.sqrt(p.hidden)
-        shapes = [(p.input, g), (p.hidden, g), (g,)] + ([(p.hidden,)] if p.cell == 'gru' else [])
-        arrays = [(scale * rng.standard_normal(s)).astype(np.float32) for s in shapes]
-        params = (kernels.LSTMParams if p.cell == 'lstm' else kernels.GRUParams)(*arrays)
-        run = kernels.lstm if p.cell == 'lstm' else kernels.gru
+        shapes = kernels.param_shapes(cell, p.input, p.hidden)
+        params = cell.params_type(
+            *((scale * rng.standard_normal(s)).astype(np.float32) for s in shapes.values())
+        )
         return _jax_runner(
-            lambda params, x: run(params, x, backend=backend)[1],
+            lambda params, x: kernels.run_sequence(cell, params, x, backend=backend)[1],
             (_cast(params, dtype), _x(p, dtype)),
             mode,
         )
@@ -111,20 +111,18 @@ def _jaxrnn(backend: str):
 def build_jaxrnn_recurrent(p: Problem, mode: str, dtype: str) -> Runner:
     """The recurrence alone over pre-projected inputs ``xp [t, b, G h]`` (DeepBench's
     convention): jaxrnn's scan and custom VJP, no input projection."""
-    from jaxrnn.kernels import _scan
-    from jaxrnn.kernels.gru import GRU
-    from jaxrnn.kernels.lstm import LSTM
+    from jaxrnn.kernels import CELL_TYPES, _scan
+    from jaxrnn.kernels._types import extra_fields
 
     rng = np.random.default_rng(1)
-    g = GATES[p.cell] * p.hidden
-    cell = LSTM() if p.cell == 'lstm' else GRU()
+    g = p.gates * p.hidden
+    cell = CELL_TYPES[p.cell]()
     cdt = _jdtype(dtype)
     acc = jnp.float32
     rec = [jnp.asarray(rng.standard_normal((p.hidden, g)) / np.sqrt(p.hidden), cdt)]
-    if p.cell == 'gru':
-        rec.append(jnp.zeros((p.hidden,), jnp.float32))
+    rec += [jnp.zeros((p.hidden,), jnp.float32) for _ in extra_fields(cell)]
     xp = jnp.asarray(rng.standard_normal((p.time, p.batch, g)), acc)
-    state0 = tuple(jnp.zeros((p.batch, p.hidden), acc) for _ in cell.carry_names)
+    state0 = tuple(jnp.zeros((p.batch, p.hidden), acc) for _ in cell.carry)
     cfg = _scan.Config(False, 1, cdt, acc, None)
 
     def fn(rec, xp):

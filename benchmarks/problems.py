@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-GATES = {'lstm': 4, 'gru': 3}
+from jaxrnn.kernels import CELL_TYPES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,6 +23,11 @@ class Problem:
     tag: str = ''  # e.g. 'deepbench-train'
 
     @property
+    def gates(self) -> int:
+        """G, the cell's number of gate blocks (from the cell's own declaration)."""
+        return len(CELL_TYPES[self.cell].gates)
+
+    @property
     def label(self) -> str:
         return f'{self.cell} b{self.batch} t{self.time} i{self.input} h{self.hidden}'
 
@@ -31,7 +36,7 @@ class Problem:
         the recurrent part alone); training is three times the forward (the forward
         matmuls, and two matmuls of the same size per matmul in the backward pass)."""
         width = self.hidden if recurrent_only else self.input + self.hidden
-        forward = 2.0 * self.batch * self.time * width * GATES[self.cell] * self.hidden
+        forward = 2.0 * self.batch * self.time * width * self.gates * self.hidden
         return forward if mode == 'forward' else 3.0 * forward
 
 

@@ -12,7 +12,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxrnn import kernels
-from jaxrnn.kernels import _scan
 
 B, T, IN, H = 1, 256, 64, 64
 rng = np.random.default_rng(0)
@@ -23,10 +22,9 @@ params = kernels.LSTMParams(
 x = jnp.asarray(rng.standard_normal((B, T, IN)), jnp.float32)
 runs = {}
 for mode in ('in_loop', 'hoisted'):
-    _scan.PROJECTION = mode
-    c = jax.jit(lambda p, x: kernels.lstm(p, x)[1]).lower(params, x).compile()
+    backend = kernels.XLA(projection=mode)
+    c = jax.jit(lambda p, x, b=backend: kernels.lstm(p, x, backend=b)[1]).lower(params, x).compile()
     runs[f'jaxrnn {mode}'] = lambda c=c: jax.block_until_ready(c(params, x))
-_scan.PROJECTION = 'auto'
 rnn = nn.RNN(nn.OptimizedLSTMCell(H))
 v = rnn.init(jax.random.key(0), x)
 g = jax.jit(rnn.apply).lower(v, x).compile()

@@ -9,18 +9,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxrnn import _timing, kernels
-from jaxrnn.kernels import _scan
 
 SIZES = [(32, 64, 128, 128), (1, 256, 64, 64), (16, 32, 256, 256), (16, 25, 512, 512),
          (64, 25, 512, 512), (32, 150, 256, 256), (8, 1024, 128, 128)]  # fmt: skip
 
 
 def compiled(mode, params, x):
-    _scan.PROJECTION = mode
-    try:
-        return jax.jit(lambda p, x: kernels.lstm(p, x)[1]).lower(params, x).compile()
-    finally:
-        _scan.PROJECTION = 'auto'
+    backend = kernels.XLA(projection=mode)
+    return jax.jit(lambda p, x: kernels.lstm(p, x, backend=backend)[1]).lower(params, x).compile()
 
 
 for b, t, i, h in SIZES:

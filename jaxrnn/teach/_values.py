@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from jaxrnn.kernels import GRUTrace, LSTMTrace, SimpleTrace
+from jaxrnn.kernels import GRU, LSTM, Simple
 
 Factors = Callable[[Mapping[str, np.ndarray]], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
@@ -31,9 +31,11 @@ Factors = Callable[[Mapping[str, np.ndarray]], tuple[np.ndarray, np.ndarray, np.
 class Kind:
     """What the teaching views need to know about a cell, keyed by its trace fields.
 
+    The cell's name, carry and trace type come from its kernel cell class (the one
+    description of a cell, :class:`jaxrnn.kernels.Cell`); what is here is teaching.
+
     Attributes:
-      name: ``'lstm'``, ``'gru'`` or ``'simple'``.
-      carry: the carried state fields, in carry order (the ``initial`` argument's).
+      cell: the kernel cell class (``jaxrnn.kernels.LSTM``, ``GRU``, ``Simple``).
       state: the carried field that the kept/written split adds up to.
       keep: the gate that keeps the old ``state`` (LSTM ``f``, GRU ``z``), or ``''``.
       labels: ``{gate: label}`` in the views' order (the keeping gate first, the
@@ -43,13 +45,22 @@ class Kind:
         each ``[t, h]``; ``None`` for a cell without gates.
     """
 
-    name: str
-    carry: tuple[str, ...]
+    cell: type
     state: str
     keep: str = ''
     labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
     tanh: frozenset[str] = frozenset()
     factors: Factors | None = None
+
+    @property
+    def name(self) -> str:
+        """``'lstm'``, ``'gru'`` or ``'simple'``."""
+        return self.cell.name  # type: ignore[attr-defined]
+
+    @property
+    def carry(self) -> tuple[str, ...]:
+        """The carried state fields, in carry order (the ``initial`` argument's)."""
+        return self.cell.carry  # type: ignore[attr-defined]
 
     @property
     def title(self) -> str:
@@ -68,10 +79,9 @@ def _gru_factors(v: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, n
     return v['z'], 1 - v['z'], v['n']
 
 
-KINDS: dict[type, Kind] = {
-    LSTMTrace: Kind(
-        'lstm',
-        carry=('c', 'h'),
+_KINDS = (
+    Kind(
+        LSTM,
         state='c',
         keep='f',
         labels={
@@ -83,9 +93,8 @@ KINDS: dict[type, Kind] = {
         tanh=frozenset('g'),
         factors=_lstm_factors,
     ),
-    GRUTrace: Kind(
-        'gru',
-        carry=('h',),
+    Kind(
+        GRU,
         state='h',
         keep='z',
         labels={
@@ -96,8 +105,9 @@ KINDS: dict[type, Kind] = {
         tanh=frozenset('n'),
         factors=_gru_factors,
     ),
-    SimpleTrace: Kind('simple', carry=('h',), state='h'),
-}
+    Kind(Simple, state='h'),
+)
+KINDS: dict[type, Kind] = {kind.cell.trace_type: kind for kind in _KINDS}  # type: ignore[attr-defined]
 
 
 def _lookup(trace: Any) -> Kind | None:
