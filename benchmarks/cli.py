@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from benchmarks import measure, problems, report
 from benchmarks.impls import IMPLS, Impl
+from jaxrnn import _timing
 
 SUITES = {
     'quick': lambda args: problems.quick(),
@@ -78,7 +79,7 @@ def run_suite(args, console: Console) -> dict:
                     skipped[f'{impl.name} on {problem.label} {mode} {dtype}'] = (
                         f'{type(e).__name__}: {str(e).splitlines()[0][:200]}'
                     )
-            stats = measure.interleaved(
+            stats = _timing.interleaved(
                 {name: r.run for name, (_, r) in runners.items()},
                 rounds,
                 min_seconds=0.0 if args.tiny else 0.2,

@@ -153,10 +153,10 @@ def _flax_nnx(cell_name: str):
             p.input, p.hidden, dtype=dt, param_dtype=dt, rngs=nnx.Rngs(0)
         )
         carry = cell.initialize_carry((p.batch, p.input), nnx.Rngs(0))
-        graphdef, params, rest = nnx.split(nnx.RNN(cell), nnx.Param, ...)
+        graphdef, params, *rest = nnx.split(nnx.RNN(cell), nnx.Param, ...)
         # An explicit initial carry: no RNG stream is touched inside the traced call.
         return _jax_runner(
-            lambda params, x: nnx.merge(graphdef, params, rest)(x, initial_carry=carry),
+            lambda params, x: nnx.merge(graphdef, params, *rest)(x, initial_carry=carry),
             (params, _x(p, dtype)),
             mode,
         )
@@ -177,6 +177,7 @@ def build_equinox(p: Problem, mode: str, dtype: str) -> Runner:
 
     dt = _jdtype(dtype)
     key = jax.random.key(0)
+    cell: eqx.Module
     if p.cell == 'lstm':
         cell = eqx.nn.LSTMCell(p.input, p.hidden, key=key, dtype=dt)
     else:

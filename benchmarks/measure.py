@@ -1,68 +1,17 @@
-"""Method: compile and warm up first; then rounds in which every implementation runs once,
-in turn (interleaved, so drift on a shared machine hits all alike); the median and the
-spread (25th-75th percentile) of the rounds. The GEMM floor of a problem is its matmul
-flops divided by the best matmul rate measured in the same run on the same device and
-dtype."""
+"""The GEMM floor and fitted exponents. Timing is :mod:`jaxrnn._timing` (interleaved
+rounds, the second of two calls timed, rotating order; medians and percentiles), the
+timer ``jaxrnn compare`` uses too. The GEMM floor of a problem is its matmul flops
+divided by the best matmul rate measured in the same run on the same device and dtype."""
 
 from __future__ import annotations
 
-import statistics
-import time
-from typing import Callable
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-
-def _time(fn: Callable) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def summarize(times: list[float]) -> dict:
-    q = np.percentile(times, [25, 75])
-    return {
-        'median_s': statistics.median(times),
-        'p25_s': float(q[0]),
-        'p75_s': float(q[1]),
-        'min_s': min(times),
-        'rounds': len(times),
-        'times_s': list(times),
-    }
-
-
-def interleaved(
-    runs: dict[str, Callable], rounds: int, min_seconds: float = 0.0, tick: Callable = None
-) -> dict[str, dict]:
-    """Times every callable ``rounds`` times, round-robin, after one warm-up call each.
-
-    In each round every callable runs twice in a row and the second call is timed: the
-    first absorbs what the previous library left behind (thread pools keep spinning for
-    a while after their work, PyTorch's OpenMP workers and XLA's alike; on a 2-core
-    machine the call right after another library's pays for it: jaxrnn's training step at
-    batch 1 measured 4.9 ms straight after PyTorch's and 1.6 ms after its own), and the
-    order rotates from round to round so no implementation always follows the same one
-    (the median then ignores the rounds where it did). Runs more
-    rounds (up to 4x) while the timed calls add up to under ``min_seconds``, so very fast
-    calls still get a stable median."""
-    for fn in runs.values():
-        fn()  # warm-up
-    names = list(runs)
-    times = {name: [] for name in runs}
-    k, spent = 0, 0.0
-    while k < rounds or (spent < min_seconds and k < 4 * rounds):
-        shift = k % len(names)
-        for name in names[shift:] + names[:shift]:  # rotate who follows whom
-            fn = runs[name]
-            fn()  # settle: not timed
-            times[name].append(_time(fn))
-            spent += times[name][-1]
-        k += 1
-        if tick:
-            tick()
-    return {name: summarize(t) for name, t in times.items()}
+from jaxrnn import _timing
 
 
 def gemm_rates(dtype: str, size: int = 1024, rounds: int = 10) -> dict[str, float]:
@@ -73,7 +22,7 @@ def gemm_rates(dtype: str, size: int = 1024, rounds: int = 10) -> dict[str, floa
     a = jnp.asarray(rng.standard_normal((size, size)), jdt)
     b = jnp.asarray(rng.standard_normal((size, size)), jdt)
     mm = jax.jit(jnp.matmul)
-    runs = {'jax': lambda: jax.block_until_ready(mm(a, b))}
+    runs: dict[str, Callable[[], Any]] = {'jax': lambda: jax.block_until_ready(mm(a, b))}
     try:
         import torch
 
@@ -91,7 +40,7 @@ def gemm_rates(dtype: str, size: int = 1024, rounds: int = 10) -> dict[str, floa
         runs['torch'] = torch_mm
     except ImportError:
         pass
-    stats = interleaved(runs, rounds)
+    stats = _timing.interleaved(runs, rounds)
     flops = 2.0 * size**3
     return {name: flops / s['median_s'] for name, s in stats.items()}
 

@@ -102,7 +102,8 @@ SCALING_AXES = {
 def scaling(cells=('lstm', 'gru')) -> list[tuple[Problem, tuple[str, ...]]]:
     """Sweeps of time, batch and hidden size around ``SCALING_BASE`` (input = hidden in
     the hidden sweep)."""
-    out, seen = [], set()
+    out: list[tuple[Problem, tuple[str, ...]]] = []
+    seen = set()
     for cell in cells:
         for axis, values in SCALING_AXES.items():
             for v in values:

@@ -147,7 +147,7 @@ def scaling_fits(results: dict) -> list[dict]:
     """Per cell, mode and implementation, the fitted exponent along each axis (the other
     sizes at ``SCALING_BASE``)."""
     out = []
-    groups = {}
+    groups: dict[tuple[str, str, str, str], list[dict]] = {}
     for r in results['rows']:
         groups.setdefault((r['cell'], r['mode'], r['dtype'], r['impl']), []).append(r)
     for (cell, mode, dtype, impl), rs in groups.items():

@@ -7,8 +7,10 @@
   model (the shipped weights, or ``--params`` from a demo run).
 * ``jaxrnn compare``: checks jaxrnn's Linen layers against Flax's and times both.
 
-Mistakes (an unknown cell, a word not in the vocabulary, a params file of the wrong
-shape, an unwritable output path) print one line and exit with status 2.
+``demo`` and ``trace`` need the ``teach`` extra (``pip install "jaxrnn[teach]"``);
+``compare`` needs the core only. Mistakes (an unknown cell, a word not in the vocabulary,
+a params file of the wrong shape, an unwritable output path, a missing extra) print one
+line and exit with status 2.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import argparse
 import os
 import pathlib
 import sys
+from types import ModuleType
+from typing import Any, Callable, cast
 
 import flax.linen as nn
 import jax
@@ -25,7 +29,7 @@ import numpy as np
 
 import jaxrnn
 import jaxrnn.linen as jl
-from jaxrnn import _timing, convert
+from jaxrnn import _extras, _timing, convert
 
 DEFAULT_SENTENCE = 'I love myself'
 
@@ -34,8 +38,36 @@ class UserError(Exception):
     """A mistake on the command line: reported in one line, no traceback."""
 
 
+def _teach(command: str) -> ModuleType:
+    """``jaxrnn.teach``, or a one-line error if the ``teach`` extra is not installed."""
+    try:
+        _extras.require_teach(f'jaxrnn {command}')
+    except _extras.MissingExtra as e:
+        raise UserError(str(e)) from None
+    from jaxrnn import teach
+
+    return teach
+
+
 def _shapes(tree):
     return jax.tree.map(lambda a: tuple(a.shape), tree)
+
+
+def _apply(module: nn.Module, variables, x, **kwargs) -> tuple[Any, jax.Array]:
+    """``(carry, outputs)`` of an RNN built with ``return_carry=True``."""
+    return cast(tuple[Any, jax.Array], module.apply(variables, x, **kwargs))
+
+
+def _forward(module: nn.Module, variables, x) -> Callable[[], Any]:
+    """One blocking call of the jitted forward pass (outputs only)."""
+    f = jax.jit(lambda v, x: _apply(module, v, x)[1])
+    return lambda: jax.block_until_ready(f(variables, x))
+
+
+def _train(module: nn.Module, variables, x) -> Callable[[], Any]:
+    """One blocking call of the jitted forward and backward pass (a mean-square loss)."""
+    f = jax.jit(jax.grad(lambda v, x: jnp.mean(_apply(module, v, x)[1] ** 2)))
+    return lambda: jax.block_until_ready(f(variables, x))
 
 
 def compare(quick: bool = False) -> int:
@@ -63,44 +95,34 @@ def compare(quick: bool = False) -> int:
         variables = ours.init(jax.random.key(1), x)
         flax_params = convert.to_flax(variables['params']['cell'], flax_cell)
         flax_vars = {'params': {'cell': jax.tree.map(jnp.asarray, flax_params)}}
-        carry, y = ours.apply(variables, x, seq_lengths=lengths)
+        carry, y = _apply(ours, variables, x, seq_lengths=lengths)
         print(f'{name}: jaxrnn.linen.RNN(jaxrnn.linen.{type(ours_cell).__name__}({hidden}))')
         print(f'  params  {_shapes(variables["params"]["cell"])}')
         print(f'  outputs {tuple(y.shape)}, carry {_shapes(carry)}')
-        _, y_flax = theirs.apply(flax_vars, x)
-        _, y_ours = ours.apply(variables, x)
+        _, y_flax = _apply(theirs, flax_vars, x)
+        _, y_ours = _apply(ours, variables, x)
         diff = float(jnp.max(jnp.abs(y_flax - y_ours)))
         print(f'  max |jaxrnn - flax.linen.RNN({type(flax_cell).__name__})| = {diff:.1e}')
-
-        def fwd(apply, v):
-            f = jax.jit(lambda v, x: apply(v, x)[1])
-            return lambda x: f(v, x)
-
-        def train(apply, v):
-            f = jax.jit(jax.grad(lambda v, x: jnp.mean(apply(v, x)[1] ** 2)))
-            return lambda x: f(v, x)
-
-        results = _timing.interleaved(
-            {
-                'jaxrnn forward': fwd(ours.apply, variables),
-                'flax forward': fwd(theirs.apply, flax_vars),
-                'jaxrnn fwd+bwd': train(ours.apply, variables),
-                'flax fwd+bwd': train(theirs.apply, flax_vars),
-            },
-            (x,),
-            rounds=rounds,
-        )
+        runs = {
+            'jaxrnn forward': _forward(ours, variables, x),
+            'flax forward': _forward(theirs, flax_vars, x),
+            'jaxrnn fwd+bwd': _train(ours, variables, x),
+            'flax fwd+bwd': _train(theirs, flax_vars, x),
+        }
+        compile_s = {label: _timing.seconds(run) for label, run in runs.items()}  # first call
+        results = _timing.interleaved(runs, rounds)
         print(f'  {"":16}{"median ms":>10}{"min ms":>9}{"compile s":>11}{"vs flax":>9}')
         for label, stats in results.items():
             peer = results[label.replace('jaxrnn', 'flax')]['median_s']
             print(
                 f'  {label:16}{stats["median_s"] * 1e3:10.2f}{stats["min_s"] * 1e3:9.2f}'
-                f'{stats["compile_s"]:11.2f}{stats["median_s"] / peer:8.2f}x'
+                f'{compile_s[label]:11.2f}{stats["median_s"] / peer:8.2f}x'
             )
         print()
     print(
-        f'timings: median of {rounds} interleaved rounds after compile and warm-up; '
-        'a ratio below 1 means jaxrnn is faster.'
+        f'timings: median of {rounds} interleaved rounds after compile and warm-up, each '
+        'running every function twice and timing the second, in rotating order; a ratio '
+        'below 1 means jaxrnn is faster.'
     )
     return 0
 
@@ -121,8 +143,7 @@ def _writable(path: str | None, what: str) -> pathlib.Path | None:
 
 
 def _model(cell: str, params: str | None):
-    from jaxrnn import teach
-
+    teach = _teach('trace')
     if params is None:
         return teach.shipped(cell)
     trained = teach.load(params)
@@ -136,9 +157,8 @@ def _model(cell: str, params: str | None):
 def trace(sentence, cell, params=None, unit=None, gate=None, html=None, png=None) -> int:
     """Prints the narration and the terminal view of one model reading ``sentence``;
     writes the HTML report and the overview figure when asked."""
+    teach = _teach('trace')
     from rich.console import Console
-
-    from jaxrnn import teach
 
     html_path, png_path = _writable(html, 'the HTML report'), _writable(png, 'the figure')
     trained = _model(cell, params)
@@ -163,10 +183,9 @@ def trace(sentence, cell, params=None, unit=None, gate=None, html=None, png=None
 def demo(out='jaxrnn-demo', sentence=DEFAULT_SENTENCE, steps=300, unit=None, quick=False) -> int:
     """Trains the LSTM and the GRU teaching models, traces ``sentence`` with both and
     writes the report, the figures and the weights into ``out``."""
+    teach = _teach('demo')
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from jaxrnn import teach
 
     out_dir = pathlib.Path(out)
     if out_dir.exists() and not out_dir.is_dir():
@@ -193,12 +212,11 @@ def demo(out='jaxrnn-demo', sentence=DEFAULT_SENTENCE, steps=300, unit=None, qui
     ) as progress:
         for cell in teach.CELLS:
             task = progress.add_task(f'training {cell.upper():4}', total=steps, loss=float('nan'))
-            models[cell] = teach.train(
-                cell,
-                steps=steps,
-                seed=0,
-                progress=lambda k, loss, task=task: progress.update(task, completed=k, loss=loss),
-            )
+
+            def advance(k: int, loss: float, task=task) -> None:
+                progress.update(task, completed=k, loss=loss)
+
+            models[cell] = teach.train(cell, steps=steps, seed=0, progress=advance)
     sections, traces = [], {}
     for cell, trained in models.items():
         trained.ids(tokens)  # a word outside the vocabulary is a one-line error
@@ -243,8 +261,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from jaxrnn.teach import CELLS, TeachError
-
+    # The teaching models' cells; without the teach extra, demo and trace say how to get it.
+    cells = None if _extras.missing_teach() else _teach('trace').CELLS
     parser = _Parser(prog='jaxrnn', description=__doc__.split('\n\n')[0])
     sub = parser.add_subparsers(dest='command', required=True, parser_class=_Parser)
     demo_p = sub.add_parser(
@@ -257,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     demo_p.add_argument('--quick', action='store_true', help='60 training steps')
     trace_p = sub.add_parser('trace', help='narrate and show the gates of one model on a sentence')
     trace_p.add_argument('sentence')
-    trace_p.add_argument('--cell', choices=CELLS, default='lstm')
+    trace_p.add_argument('--cell', choices=cells, default='lstm')
     trace_p.add_argument(
         '--params', default=None, help='weights from jaxrnn demo (default: shipped)'
     )
@@ -271,14 +289,18 @@ def main(argv: list[str] | None = None) -> int:
     compare_p.add_argument('--quick', action='store_true', help='small sizes, few rounds')
     args = parser.parse_args(argv)
     try:
-        if args.command == 'demo':
-            return demo(args.out, args.sentence, args.steps, args.unit, args.quick)
-        if args.command == 'trace':
+        if args.command == 'compare':
+            return compare(quick=args.quick)
+        teach = _teach(args.command)
+        try:
+            if args.command == 'demo':
+                return demo(args.out, args.sentence, args.steps, args.unit, args.quick)
             return trace(
                 args.sentence, args.cell, args.params, args.unit, args.gate, args.html, args.png
             )
-        return compare(quick=args.quick)
-    except (UserError, TeachError) as e:
+        except teach.TeachError as e:
+            raise UserError(str(e)) from None
+    except UserError as e:
         print(f'jaxrnn: error: {e}', file=sys.stderr)
         return 2
 

@@ -21,7 +21,8 @@ def compiled(run, backward, params, x):
     def loss(p, x):
         return run(p, x, backend=backend)[1].sum()
 
-    return jax.jit(jax.grad(loss, argnums=(0, 1))).lower(params, x).compile()
+    f = jax.jit(jax.grad(loss, argnums=(0, 1))).lower(params, x).compile()
+    return lambda: jax.block_until_ready(f(params, x))
 
 
 for name, run, params_type, gates in (
@@ -36,7 +37,7 @@ for name, run, params_type, gates in (
         )
         x = jnp.asarray(rng.standard_normal((b, t, i)), jnp.float32)
         fns = {mode: compiled(run, mode, params, x) for mode in ('cell', 'vjp')}
-        res = _timing.interleaved(fns, (params, x), rounds=15)
+        res = _timing.interleaved(fns, rounds=15)
         cell, vjp = res['cell']['median_s'], res['vjp']['median_s']
         print(f'{name} {(b, t, i, h)}: hand-written {1e3 * cell:.2f} ms, jax.vjp '
               f'{1e3 * vjp:.2f} ms, ratio vjp/hand-written {vjp / cell:.2f}')  # fmt: skip

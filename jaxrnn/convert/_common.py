@@ -10,6 +10,9 @@ import numpy as np
 KINDS = {4: 'lstm', 3: 'gru', 1: 'simple'}
 """Cell kind by number of gate blocks G (``recurrent_kernel`` is ``[h, G*h]``)."""
 
+GATES = {kind: gates for gates, kind in KINDS.items()}
+"""Number of gate blocks by cell kind."""
+
 CELL_FIELDS = {
     'lstm': ('input_kernel', 'recurrent_kernel', 'bias'),
     'gru': ('input_kernel', 'recurrent_kernel', 'bias', 'recurrent_bias'),
@@ -70,10 +73,7 @@ def cell_kind(params: Mapping, where: str = 'params') -> tuple[str, int, int]:
         )
     hidden = kernel.shape[0]
     gates = kernel.shape[1] // hidden
-    if 'recurrent_bias' in params:
-        gates_kind = 'gru'
-    else:
-        gates_kind = KINDS.get(gates)
+    gates_kind = 'gru' if 'recurrent_bias' in params else KINDS.get(gates)
     if gates_kind is None or (gates_kind == 'gru') != (gates == 3):
         raise ValueError(
             f'{where}: recurrent_kernel {kernel.shape} has {gates} gate blocks; expected 4 '
@@ -105,7 +105,7 @@ def stack_layout(params: Mapping, where: str = 'params') -> dict[str, Any]:
         raise ValueError(f'{where} keys must be {names}, got {sorted(params)}.')
     bidirectional = 'backward' in params['layer_0']
     dirs = DIRECTIONS[: 2 if bidirectional else 1]
-    layout = None
+    layout: dict[str, Any] = {}  # the first cell's
     for k, name in enumerate(names):
         if sorted(params[name]) != sorted(dirs):
             raise ValueError(
@@ -113,7 +113,7 @@ def stack_layout(params: Mapping, where: str = 'params') -> dict[str, Any]:
             )
         for d in dirs:
             kind, in_features, hidden = cell_kind(params[name][d], f"{where}['{name}']['{d}']")
-            if layout is None:
+            if not layout:
                 layout = dict(kind=kind, input_size=in_features, hidden_size=hidden)
             expected_in = layout['input_size'] if k == 0 else len(dirs) * layout['hidden_size']
             if (kind, hidden, in_features) != (layout['kind'], layout['hidden_size'], expected_in):
@@ -140,13 +140,3 @@ def stack_cells(params: Mapping):
         for d, name in enumerate(DIRECTIONS):
             if name in layer:
                 yield k, d, layer[name]
-
-
-def gru_gates(params: Mapping):
-    """A GRU cell's ``(W_ih, W_hh, bias, recurrent_bias)`` split per gate (r, z, n)."""
-    return (
-        split(params['input_kernel'], 3),
-        split(params['recurrent_kernel'], 3),
-        split(params['bias'], 3),
-        array(params['recurrent_bias']),
-    )

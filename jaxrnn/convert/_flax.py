@@ -23,6 +23,7 @@ different function).
 
 from __future__ import annotations
 
+from types import ModuleType
 from typing import Any, Mapping
 
 import numpy as np
@@ -81,7 +82,7 @@ def _from_linen(params: Mapping) -> dict:
 
 
 def _to_linen(params: Mapping, kind: str) -> dict:
-    ik = _common.split(params['input_kernel'], {'lstm': 4, 'gru': 3, 'simple': 1}[kind])
+    ik = _common.split(params['input_kernel'], _common.GATES[kind])
     rk = _common.split(params['recurrent_kernel'], len(ik))
     b = _common.split(params['bias'], len(ik))
     if kind == 'lstm':
@@ -96,26 +97,14 @@ def _to_linen(params: Mapping, kind: str) -> dict:
     return {'i': {'kernel': ik[0], 'bias': b[0]}, 'h': {'kernel': rk[0]}}
 
 
-def _nnx_classes():
-    from flax import nnx
-
-    return {
-        nnx.LSTMCell: 'lstm',
-        nnx.OptimizedLSTMCell: 'lstm',
-        nnx.GRUCell: 'gru',
-        nnx.SimpleCell: 'simple',
-    }
+_CELLS = {'LSTMCell': 'lstm', 'OptimizedLSTMCell': 'lstm', 'GRUCell': 'gru', 'SimpleCell': 'simple'}
+"""The convertible Flax cells (the same names in ``flax.linen`` and ``flax.nnx``)."""
 
 
-def _linen_classes():
-    import flax.linen as nn
-
-    return {
-        nn.LSTMCell: 'lstm',
-        nn.OptimizedLSTMCell: 'lstm',
-        nn.GRUCell: 'gru',
-        nn.SimpleCell: 'simple',
-    }
+def _instance_kind(cell, api: ModuleType) -> str | None:
+    """The kind of ``cell`` if it is one of ``api``'s convertible cells, else ``None``
+    (``api``: ``flax.linen`` or ``flax.nnx``)."""
+    return next((k for name, k in _CELLS.items() if isinstance(cell, getattr(api, name))), None)
 
 
 def _value(param) -> np.ndarray:
@@ -159,7 +148,7 @@ def _assign(param, value, name: str):
     param[...] = jnp.asarray(value)
 
 
-def _to_nnx(params: Mapping, kind: str, cell) -> Any:
+def _to_nnx(params: Mapping, cell) -> Any:
     from flax import nnx
 
     if isinstance(cell, nnx.GRUCell):
@@ -210,8 +199,9 @@ def from_flax(source) -> dict:
       in a ``jaxrnn.linen.RNN``). An NNX ``GRUCell`` has no ``b_hn``
       (google/flax#5594): ``recurrent_bias`` is zeros, which is exactly its function.
     """
-    classes = _nnx_classes()
-    if isinstance(source, tuple(classes)):
+    from flax import nnx
+
+    if _instance_kind(source, nnx) is not None:
         return _common.copies(_from_nnx(source))
     if isinstance(source, Mapping):
         return _common.copies(_from_linen(source))
@@ -236,13 +226,14 @@ def to_flax(params: Mapping, target):
         ``flax.nnx.GRUCell`` (which has no ``b_hn``, google/flax#5594).
     """
     kind, in_features, hidden = _common.cell_kind(params)
-    nnx_classes, linen_classes = _nnx_classes(), _linen_classes()
-    if isinstance(target, tuple(nnx_classes)):
-        expected = next(v for c, v in nnx_classes.items() if isinstance(target, c))
-        size = target.hidden_features
-    elif isinstance(target, tuple(linen_classes)):
-        expected = next(v for c, v in linen_classes.items() if isinstance(target, c))
-        size = target.features
+    import flax.linen as nn
+    from flax import nnx
+
+    nnx_kind, linen_kind = _instance_kind(target, nnx), _instance_kind(target, nn)
+    if nnx_kind is not None:
+        expected, size = nnx_kind, target.hidden_features
+    elif linen_kind is not None:
+        expected, size = linen_kind, target.features
     else:
         raise TypeError(
             'to_flax target must be a flax.linen or flax.nnx LSTMCell, OptimizedLSTMCell, '
@@ -254,11 +245,11 @@ def to_flax(params: Mapping, target):
         raise ValueError(
             f'params have hidden size {hidden} but the {type(target).__name__} has {size}.'
         )
-    if isinstance(target, tuple(nnx_classes)):
+    if nnx_kind is not None:
         if target.in_features != in_features:
             raise ValueError(
                 f'params have {in_features} input features but the {type(target).__name__} '
                 f'has in_features={target.in_features}.'
             )
-        return _to_nnx(params, kind, target)
+        return _to_nnx(params, target)
     return _common.copies(_to_linen(params, kind))

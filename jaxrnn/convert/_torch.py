@@ -24,7 +24,6 @@ import numpy as np
 from jaxrnn.convert import _common
 
 _MODES = {'LSTM': 'lstm', 'GRU': 'gru', 'RNN_TANH': 'simple', 'RNN_RELU': 'simple'}
-_GATES = {'lstm': 4, 'gru': 3, 'simple': 1}
 
 
 def _torch():
@@ -117,7 +116,7 @@ def from_torch(module_or_state_dict) -> dict:
         )
     layout = _state_dict_layout(state)
     kind, hidden = layout['kind'], layout['hidden_size']
-    gates = _GATES[kind]
+    gates = _common.GATES[kind]
     cells = {}
     for k in range(layout['num_layers']):
         for d in range(2 if layout['bidirectional'] else 1):
