@@ -21,6 +21,10 @@ try:
     cli.main(['compare', '--help'])
 except SystemExit as e:
     assert e.code == 0
+try:
+    import jaxrnn.teach
+except ImportError as e:
+    print(type(e).__name__, e, file=sys.stderr)
 print(cli.main(['trace', 'hi', '--cell', 'gru']), cli.main(['demo', '--quick']))
 """
 
@@ -32,6 +36,10 @@ def test_core_and_cli_without_the_teach_extra():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[-1] == '2 2'
+    assert (
+        'MissingExtra jaxrnn.teach needs matplotlib, which the core install of jaxrnn '
+        'leaves out: pip install "jaxrnn[teach]"' in out.stderr.splitlines()
+    )
     errors = [line for line in out.stderr.splitlines() if line.startswith('jaxrnn: error: ')]
     assert len(errors) == 2 and 'Traceback' not in out.stderr
     for command, line in zip(('trace', 'demo'), errors, strict=True):

@@ -45,5 +45,5 @@ from jaxrnn.kernels.simple import Simple as Simple
 from jaxrnn.kernels.simple import simple_rnn as simple_rnn
 from jaxrnn.kernels.simple import simple_step as simple_step
 
-CELL_TYPES: dict[str, type] = {cls.name: cls for cls in (LSTM, GRU, Simple)}
+CELL_TYPES: dict[str, type[Cell]] = {cls.name: cls for cls in (LSTM, GRU, Simple)}
 """Every built-in cell class by its ``name`` (``'lstm'``, ``'gru'``, ``'simple'``)."""
