@@ -7,17 +7,20 @@ from typing import Any, Mapping
 
 import numpy as np
 
-KINDS = {4: 'lstm', 3: 'gru', 1: 'simple'}
+from jaxrnn.kernels import CELL_TYPES
+from jaxrnn.kernels._types import param_fields
+
+GATE_NAMES = {kind: cls.gates for kind, cls in CELL_TYPES.items()}
+"""Gate block names by cell kind, in the fused layout's order (from the kernels' cells)."""
+
+GATES = {kind: len(names) for kind, names in GATE_NAMES.items()}
+"""Number of gate blocks G by cell kind."""
+
+KINDS = {gates: kind for kind, gates in GATES.items()}
 """Cell kind by number of gate blocks G (``recurrent_kernel`` is ``[h, G*h]``)."""
 
-GATES = {kind: gates for gates, kind in KINDS.items()}
-"""Number of gate blocks by cell kind."""
-
-CELL_FIELDS = {
-    'lstm': ('input_kernel', 'recurrent_kernel', 'bias'),
-    'gru': ('input_kernel', 'recurrent_kernel', 'bias', 'recurrent_bias'),
-    'simple': ('input_kernel', 'recurrent_kernel', 'bias'),
-}
+CELL_FIELDS = {kind: param_fields(cls) for kind, cls in CELL_TYPES.items()}
+"""Parameter fields by cell kind (the cells' parameter NamedTuples)."""
 
 DIRECTIONS = ('forward', 'backward')
 

@@ -30,8 +30,9 @@ import numpy as np
 
 from jaxrnn.convert import _common
 
-_LSTM = 'ifgo'
-_GRU = 'rzn'
+# Flax's per-gate submodules are named after jaxrnn's gate names: 'ii', 'hf', 'ir', ...
+_LSTM = _common.GATE_NAMES['lstm']
+_GRU = _common.GATE_NAMES['gru']
 
 
 def _linen_kind(params: Mapping) -> str:

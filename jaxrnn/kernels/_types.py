@@ -205,6 +205,11 @@ def num_gates(cell: Cell) -> int:
     return len(cell.gates)
 
 
+def param_fields(cell: Cell | type[Cell]) -> tuple[str, ...]:
+    """The fields of the cell's parameters NamedTuple, in order."""
+    return cell.params_type._fields  # type: ignore[attr-defined]
+
+
 def param_shapes(cell: Cell, in_features: int, hidden: int) -> dict[str, tuple[int, ...]]:
     """The shape of every field of ``cell.params_type``, in field order."""
     g = num_gates(cell) * hidden
@@ -214,13 +219,12 @@ def param_shapes(cell: Cell, in_features: int, hidden: int) -> dict[str, tuple[i
         'bias': (g,),
         'recurrent_bias': (hidden,),
     }
-    return {name: shapes[name] for name in cell.params_type._fields}  # type: ignore[attr-defined]
+    return {name: shapes[name] for name in param_fields(cell)}
 
 
 def extra_fields(cell: Cell) -> tuple[str, ...]:
     """The recurrent parameters besides ``recurrent_kernel`` (passed as ``extras``)."""
-    fields: tuple[str, ...] = cell.params_type._fields  # type: ignore[attr-defined]
-    return fields[3:]
+    return param_fields(cell)[3:]
 
 
 def has_backward(cell: Any) -> bool:
