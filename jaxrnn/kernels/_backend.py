@@ -14,7 +14,14 @@ is part of the jit cache key, and nothing about the choice lives in module globa
                 mode (slow, for testing); hidden sizes up to ``max_hidden`` (beyond it,
                 the XLA scan runs, with a warning). ``Pallas(resident_bytes=...)`` sets the
                 on-chip budget for ``W_hh``.
-  ``'auto'``    the default: :func:`auto`'s rule.
+  ``'auto'``    the default: the XLA scan, on every platform. Measured rules only: on
+                CPU the scan is the only compiled backend (Pallas runs there in interpret
+                mode only, and cuDNN does not exist); the cuDNN and Pallas backends have
+                not yet been measured on a GPU in this project (no GPU was lent to the
+                tasks that built them), so ``'auto'`` keeps the scan until
+                ``benchmarks/`` has GPU results to base a rule on; opt in with
+                ``backend=``. The scan's projection placement is then decided by
+                :func:`projection_mode`.
 
 Every options object has a ``platform`` field: ``None`` (the default) means JAX's default
 backend at call time; naming one (``'gpu'``) builds the program for that platform, e.g.
@@ -108,18 +115,6 @@ def projection_mode(hidden: int, platform: str) -> str:
     return 'in_loop' if platform == 'cpu' and hidden <= 256 else 'hoisted'
 
 
-def auto(cell: Cell, cdt, hidden: int, platform: str) -> str:
-    """The ``'auto'`` rule: which backend runs by default.
-
-    Measured rules only. On CPU the XLA scan is the only compiled backend (Pallas runs
-    there in interpret mode only, and cuDNN does not exist). The cuDNN and Pallas
-    backends have not yet been measured on a GPU in this project (no GPU was lent to
-    the task that built them), so ``'auto'`` keeps the XLA scan on every platform until
-    ``benchmarks/`` has GPU results to base a rule on; opt in with ``backend=``.
-    """
-    return 'xla'
-
-
 def options(backend: Backend) -> XLA | Pallas | CuDNN | None:
     """The options object of ``backend`` (``None`` for ``'auto'``), checked."""
     if isinstance(backend, (XLA, Pallas, CuDNN)):
@@ -151,9 +146,7 @@ def resolve(backend: Backend, cell: Cell, cdt, hidden: int, precision=None) -> X
     projection), or a ValueError naming what the requested one lacks."""
     opts = options(backend)
     platform = (opts.platform if opts is not None else None) or jax.default_backend()
-    if opts is None:
-        opts = _BY_NAME[auto(cell, cdt, hidden, platform)]()
-    opts = dataclasses.replace(opts, platform=platform)
+    opts = dataclasses.replace(opts or XLA(), platform=platform)  # 'auto': see above
     if isinstance(opts, CuDNN):
         _check_cudnn(cell, cdt, precision, platform)
     if isinstance(opts, Pallas):

@@ -14,11 +14,28 @@ Gate blocks are laid out side by side along the last axis of the fused kernels:
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar, NamedTuple, Protocol, Sequence
+from typing import Any, Callable, ClassVar, NamedTuple, Protocol, Sequence, TypedDict
 
 import jax
 
 Array = jax.Array
+
+LSTMCarry = tuple[Array, Array]
+"""The LSTM carry ``(c, h)``, each ``[*batch, h]``."""
+
+
+class SequenceOptions(TypedDict, total=False):
+    """The keyword arguments every sequence kernel takes besides ``trace`` (for typing
+    the overloads whose result arity depends on ``trace``; see :func:`jaxrnn.kernels.lstm`
+    for their meaning)."""
+
+    seq_lengths: Array | None
+    reverse: bool
+    time_major: bool
+    unroll: int
+    dtype: Any
+    precision: Any
+    backend: Any
 
 
 class LSTMParams(NamedTuple):

@@ -19,13 +19,18 @@ The carry is ``h``.
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
 
 import jax
 import jax.numpy as jnp
 
 from jaxrnn.kernels import _api, _math
-from jaxrnn.kernels._types import GRUParams, GRUTrace, Step
+from jaxrnn.kernels._types import GRUParams, GRUTrace, SequenceOptions, Step
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from jaxrnn.kernels._backend import Backend
 
 Array = jax.Array
 
@@ -107,6 +112,30 @@ class GRU:
         return (dw_hh, jnp.sum(da_n, axis=(0, 1)))
 
 
+@overload
+def gru(
+    params: GRUParams,
+    xs: Array,
+    carry: Array | None = None,
+    *,
+    reset_after: bool = True,
+    trace: Literal[False] = False,
+    **options: Unpack[SequenceOptions],
+) -> tuple[Array, Array]: ...
+
+
+@overload
+def gru(
+    params: GRUParams,
+    xs: Array,
+    carry: Array | None = None,
+    *,
+    reset_after: bool = True,
+    trace: Literal[True],
+    **options: Unpack[SequenceOptions],
+) -> tuple[Array, Array, GRUTrace]: ...
+
+
 def gru(
     params: GRUParams,
     xs: Array,
@@ -120,8 +149,8 @@ def gru(
     dtype=None,
     precision=None,
     trace: bool = False,
-    backend: str = 'auto',
-) -> tuple:
+    backend: Backend = 'auto',
+) -> tuple[Any, ...]:
     """Runs a GRU over a sequence with the fused kernel.
 
     Args:

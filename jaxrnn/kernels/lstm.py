@@ -16,13 +16,18 @@ Carry order is ``(c, h)`` as in Flax.
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
 
 import jax
 import jax.numpy as jnp
 
 from jaxrnn.kernels import _api, _math
-from jaxrnn.kernels._types import LSTMParams, LSTMTrace, Step
+from jaxrnn.kernels._types import LSTMCarry, LSTMParams, LSTMTrace, SequenceOptions, Step
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from jaxrnn.kernels._backend import Backend
 
 Array = jax.Array
 
@@ -80,6 +85,28 @@ class LSTM:
 _CELL = LSTM()
 
 
+@overload
+def lstm(
+    params: LSTMParams,
+    xs: Array,
+    carry: LSTMCarry | None = None,
+    *,
+    trace: Literal[False] = False,
+    **options: Unpack[SequenceOptions],
+) -> tuple[LSTMCarry, Array]: ...
+
+
+@overload
+def lstm(
+    params: LSTMParams,
+    xs: Array,
+    carry: LSTMCarry | None = None,
+    *,
+    trace: Literal[True],
+    **options: Unpack[SequenceOptions],
+) -> tuple[LSTMCarry, Array, LSTMTrace]: ...
+
+
 def lstm(
     params: LSTMParams,
     xs: Array,
@@ -92,8 +119,8 @@ def lstm(
     dtype=None,
     precision=None,
     trace: bool = False,
-    backend: str = 'auto',
-) -> tuple:
+    backend: Backend = 'auto',
+) -> tuple[Any, ...]:
     """Runs an LSTM over a sequence with the fused kernel.
 
     The input projection ``x @ W_ih + b`` is one matmul for all steps; the scan body does

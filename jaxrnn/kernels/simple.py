@@ -8,13 +8,18 @@ The carry is ``h``.
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
 
 import jax
 import jax.numpy as jnp
 
 from jaxrnn.kernels import _api, _math
-from jaxrnn.kernels._types import SimpleParams, SimpleTrace, Step
+from jaxrnn.kernels._types import SequenceOptions, SimpleParams, SimpleTrace, Step
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from jaxrnn.kernels._backend import Backend
 
 Array = jax.Array
 
@@ -68,6 +73,30 @@ def _cell(activation: str) -> Simple:
     return Simple(activation)
 
 
+@overload
+def simple_rnn(
+    params: SimpleParams,
+    xs: Array,
+    carry: Array | None = None,
+    *,
+    activation: str = 'tanh',
+    trace: Literal[False] = False,
+    **options: Unpack[SequenceOptions],
+) -> tuple[Array, Array]: ...
+
+
+@overload
+def simple_rnn(
+    params: SimpleParams,
+    xs: Array,
+    carry: Array | None = None,
+    *,
+    activation: str = 'tanh',
+    trace: Literal[True],
+    **options: Unpack[SequenceOptions],
+) -> tuple[Array, Array, SimpleTrace]: ...
+
+
 def simple_rnn(
     params: SimpleParams,
     xs: Array,
@@ -81,8 +110,8 @@ def simple_rnn(
     dtype=None,
     precision=None,
     trace: bool = False,
-    backend: str = 'auto',
-) -> tuple:
+    backend: Backend = 'auto',
+) -> tuple[Any, ...]:
     """Runs a simple RNN over a sequence (arguments as :func:`jaxrnn.kernels.lstm`).
 
     Args:

@@ -40,8 +40,15 @@ XLA_PATHS = {
 def xla(request):
     """The scan's code paths, passed as ``backend=``: both placements of the input
     projection (the default picks one by platform and size) and the ``jax.vjp``
-    backward instead of the cell's hand-written one. ``test_design_*`` below proves from
-    the jaxpr that each runs the path it names."""
+    backward instead of the cell's hand-written one. ``test_design_*`` below and
+    ``tests/kernels/test_cells.py`` prove from the jaxpr that each runs the path it
+    names."""
+    return XLA_PATHS[request.param]
+
+
+@pytest.fixture(params=['hoisted', 'in_loop'])
+def forward(request):
+    """The forward code paths only (the backward choice does not change values)."""
     return XLA_PATHS[request.param]
 
 
@@ -51,11 +58,11 @@ def xla(request):
     list(itertools.product(SIZES, [False, True], [False, True], [False, True])),
 )
 @pytest.mark.parametrize('dtype', [np.float64, np.float32])
-def test_values_match_oracle(case, size, use_lengths, reverse, time_major, dtype, xla):
+def test_values_match_oracle(case, size, use_lengths, reverse, time_major, dtype, forward):
     rng, params, xs, carry = _setup(case, size, dtype=dtype)
     lengths = lengths_for(rng, size[0], size[1]) if use_lengths else None
     ys = check_against_oracle(
-        case, params, xs, carry, lengths, reverse, time_major, TOL[dtype], backend=xla
+        case, params, xs, carry, lengths, reverse, time_major, TOL[dtype], backend=forward
     )
     assert ys.dtype == dtype  # and the carry's (checked by the helper)
 
@@ -69,7 +76,7 @@ def test_half_precision_computation_keeps_float32_carry(case, dtype, use_lengths
     lengths = lengths_for(rng, size[0], size[1]) if use_lengths else None
     want_carry, want_ys = reference.run(case.ref_cell, as_dict(params), xs, carry, lengths, reverse)
     got_carry, got_ys = case.run(
-        params, xs, carry, seq_lengths=lengths, reverse=reverse, dtype=dtype, backend=xla
+        params, xs, carry, seq_lengths=lengths, reverse=reverse, dtype=dtype, backend=forward
     )
     assert got_ys.dtype == dtype
     for got in jax.tree.leaves(got_carry):
@@ -80,7 +87,7 @@ def test_half_precision_computation_keeps_float32_carry(case, dtype, use_lengths
         np.testing.assert_allclose(got, want, atol=tol)
     # Half-precision parameters and inputs compute in that dtype with a float32 carry.
     half = jax.tree.map(lambda a: jnp.asarray(a, dtype), (params, xs))
-    carry2, ys2 = case.run(*half, backend=xla)
+    carry2, ys2 = case.run(*half, backend=forward)
     assert ys2.dtype == dtype
     assert all(c.dtype == np.float32 for c in jax.tree.leaves(carry2))
 
