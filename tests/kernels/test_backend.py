@@ -8,8 +8,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrnn import _layers, kernels
+from jaxrnn import kernels
 from jaxrnn.kernels import _backend
+from jaxrnn.kernels.gru import GRU as GRUCell
+from jaxrnn.kernels.lstm import LSTM as LSTMCell
+from jaxrnn.kernels.simple import Simple as SimpleCell
 from tests.cases import CASES
 
 LSTM, GRU, SIMPLE = CASES[0], CASES[1], CASES[3]
@@ -24,8 +27,8 @@ def _args(case, dtype=np.float32):
 @pytest.mark.parametrize('dtype', [jnp.float32, jnp.bfloat16])
 @pytest.mark.parametrize('hidden', [1, 128, 1024])
 def test_auto_picks_the_scan_until_gpu_rules_are_measured(platform, dtype, hidden):
-    for spec in (_layers.lstm_spec(), _layers.gru_spec(True), _layers.simple_spec('tanh')):
-        got = _backend.resolve('auto', spec.kernel_cell, dtype, hidden, platform=platform)
+    for cell in (LSTMCell(), GRUCell(True), SimpleCell('tanh')):
+        got = _backend.resolve('auto', cell, dtype, hidden, platform=platform)
         assert got == 'xla'
 
 

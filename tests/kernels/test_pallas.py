@@ -14,8 +14,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrnn import _layers, kernels
+from jaxrnn import kernels
 from jaxrnn.kernels import _pallas, _scan
+from jaxrnn.kernels.gru import GRU
+from jaxrnn.kernels.lstm import LSTM
+from jaxrnn.kernels.simple import Simple
 from tests import reference
 from tests.cases import CASE_IDS, CASES, as_dict, check_against_oracle, lengths_for, setup
 
@@ -129,14 +132,14 @@ def test_residuals_are_the_scans(case):
 
 
 def _cell_of(case):
-    specs = {
-        'lstm': _layers.lstm_spec(),
-        'gru': _layers.gru_spec(True),
-        'gru_reset_before': _layers.gru_spec(False),
-        'simple': _layers.simple_spec('tanh'),
-        'simple_relu': _layers.simple_spec('relu'),
+    cells = {
+        'lstm': LSTM(),
+        'gru': GRU(True),
+        'gru_reset_before': GRU(False),
+        'simple': Simple('tanh'),
+        'simple_relu': Simple('relu'),
     }
-    return specs[case.name].kernel_cell
+    return cells[case.name]
 
 
 def _primitives(jaxpr, found=None):
