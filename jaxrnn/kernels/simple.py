@@ -43,6 +43,10 @@ class Simple:
     trace_type: ClassVar[type] = SimpleTrace
     cudnn: ClassVar[bool] = False
 
+    def __post_init__(self):
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f'activation must be one of {ACTIVATIONS}, got {self.activation!r}.')
+
     @property
     def saved(self) -> tuple[str, ...]:
         return ()
@@ -65,12 +69,6 @@ class Simple:
     def recurrent_grads(self, dx, saved, prev, outer):
         (h_prev,) = prev
         return (outer(h_prev, dx),)
-
-
-def _cell(activation: str) -> Simple:
-    if activation not in ACTIVATIONS:
-        raise ValueError(f'activation must be one of {ACTIVATIONS}, got {activation!r}.')
-    return Simple(activation)
 
 
 @overload
@@ -126,7 +124,7 @@ def simple_rnn(
       ``(h, ys)``, or ``(h, ys, trace)``.
     """
     return _api.run_sequence(
-        _cell(activation),
+        Simple(activation),
         params,
         xs,
         carry,
@@ -151,4 +149,4 @@ def simple_step(
     precision=None,
 ) -> tuple[Array, Array]:
     """One simple-RNN step with exactly the math of :func:`simple_rnn`."""
-    return _api.run_step(_cell(activation), params, carry, x, dtype=dtype, precision=precision)
+    return _api.run_step(Simple(activation), params, carry, x, dtype=dtype, precision=precision)

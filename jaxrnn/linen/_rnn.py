@@ -1,22 +1,31 @@
 """``RNN`` and ``Bidirectional`` for Flax Linen, with the signatures of
-``flax.linen.RNN`` and ``flax.linen.Bidirectional``."""
+``flax.linen.RNN`` and ``flax.linen.Bidirectional``. The bodies live in
+:mod:`jaxrnn._layers.rnn`; this module declares the attributes, Linen's ``init_key``,
+``nn.scan`` for other cells and the ``intermediates`` collection."""
 
 from __future__ import annotations
 
-import functools
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import flax.linen as nn
 import jax
 from flax.core import FrozenDict
 
-from jaxrnn import _layers
-from jaxrnn.linen._cells import FusedCell
+from jaxrnn._layers import rnn
+from jaxrnn._layers.options import RNNOptions
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 Array = jax.Array
 
 
-class RNN(nn.Module):
+def sow_trace(module: nn.Module, trace) -> None:
+    """Sows a trace as ``intermediates/trace``."""
+    module.sow('intermediates', 'trace', trace)
+
+
+class RNN(rnn.RNNBody, nn.Module):
     """Runs a cell over a sequence; a drop-in for ``flax.linen.RNN``.
 
     With a jaxrnn cell (``LSTMCell``, ``GRUCell``, ``SimpleCell``) the whole sequence
@@ -52,27 +61,17 @@ class RNN(nn.Module):
     variable_carry: Any = False
     split_rngs: Mapping[Any, bool] = FrozenDict({'params': False})
 
-    def __call__(
-        self,
-        inputs: Array,
-        *,
-        initial_carry: Any = None,
-        init_key: Any = None,
-        seq_lengths: Array | None = None,
-        return_carry: bool | None = None,
-        time_major: bool | None = None,
-        reverse: bool | None = None,
-        keep_order: bool | None = None,
-        trace: bool = False,
-    ):
+    def __call__(self, inputs: Array, *, init_key: Any = None, **options: Unpack[RNNOptions]):
         """Applies the RNN to ``inputs``; the keyword arguments override the attributes.
 
         Args:
           inputs: ``[*batch, t, features]`` (or time-major).
-          initial_carry: the initial carry; else ``cell.initialize_carry(init_key, ...)``.
-          init_key: key for ``initialize_carry`` (default ``jax.random.key(0)``).
-          seq_lengths: optional integer ``[*batch]`` lengths of right-padded sequences.
-          trace: also return every gate at every step (jaxrnn cells only): an
+          init_key: key for ``cell.initialize_carry`` when no ``initial_carry`` is given
+            (default ``jax.random.key(0)``).
+          **options: ``initial_carry``, ``seq_lengths``, ``return_carry``,
+            ``time_major``, ``reverse``, ``keep_order``, ``trace``, as
+            :class:`jaxrnn._layers.options.RNNOptions`. With ``trace`` every gate at
+            every step comes back (jaxrnn cells only): an
             ``LSTMTrace``/``GRUTrace``/``SimpleTrace`` of ``[*batch, t, h]`` arrays in
             the order of the outputs, also sown as ``intermediates/trace``.
 
@@ -80,45 +79,17 @@ class RNN(nn.Module):
           ``outputs`` or, with ``return_carry``, ``(carry, outputs)``; with ``trace``
           the trace is appended: ``(outputs, trace)`` or ``(carry, outputs, trace)``.
         """
-        return_carry = self.return_carry if return_carry is None else return_carry
-        time_major = self.time_major if time_major is None else time_major
-        reverse = self.reverse if reverse is None else reverse
-        keep_order = self.keep_order if keep_order is None else keep_order
+        return self._apply(inputs, init_key, options)
 
-        time_axis, batch_dims = _layers.layout(inputs, self.cell.num_feature_axes, time_major)
-        _layers.check_lengths(seq_lengths, batch_dims, inputs.shape[time_axis])
-        if initial_carry is None:
-            key = jax.random.key(0) if init_key is None else init_key
-            carry = self.cell.initialize_carry(key, _layers.carry_input_shape(inputs, time_axis))
-        else:
-            carry = initial_carry
+    def _initialize_carry(self, key, input_shape):
+        return self.cell.initialize_carry(jax.random.key(0) if key is None else key, input_shape)
 
-        result = _layers.run_rnn(
-            self.cell,
-            carry,
-            inputs,
-            fused=isinstance(self.cell, FusedCell),
-            generic_scan=functools.partial(self._scan, time_axis=time_axis),
-            seq_lengths=seq_lengths,
-            time_axis=time_axis,
-            batch_dims=batch_dims,
-            time_major=time_major,
-            reverse=reverse,
-            keep_order=keep_order,
-            return_carry=return_carry,
-            unroll=self.unroll,
-            trace=trace,
-        )
-        if trace:
-            self.sow('intermediates', 'trace', result[-1])
-        return result
-
-    def _scan(self, inputs, carry, valid, *, time_axis):
+    def _scan(self, inputs, carry, valid, time_axis):
         """Step-by-step ``nn.scan`` for cells without a fused kernel."""
 
         def body(cell, carry, xs):
             x, v = xs
-            return _layers.masked_step(cell, carry, x, v)
+            return rnn.masked_step(cell, carry, x, v)
 
         scan = nn.scan(
             body,
@@ -132,8 +103,10 @@ class RNN(nn.Module):
         )
         return scan(self.cell, carry, (inputs, valid))
 
+    _sow_trace = sow_trace
 
-class Bidirectional(nn.Module):
+
+class Bidirectional(rnn.BidirectionalBody, nn.Module):
     """Processes the input in both directions and merges the outputs, as
     ``flax.linen.Bidirectional``. The backward RNN reads each sequence in reverse within
     its length and its outputs are put back in input order before merging.
@@ -147,41 +120,17 @@ class Bidirectional(nn.Module):
 
     forward_rnn: Any
     backward_rnn: Any
-    merge_fn: Callable[[Array, Array], Array] = _layers.concatenate
+    merge_fn: Callable[[Array, Array], Array] = rnn.concatenate
     time_major: bool = False
     return_carry: bool = False
 
-    def __call__(
-        self,
-        inputs: Array,
-        *,
-        initial_carry: Any = None,
-        init_key: Any = None,
-        seq_lengths: Array | None = None,
-        return_carry: bool | None = None,
-        time_major: bool | None = None,
-        reverse: bool | None = None,  # accepted for signature parity; unused
-        keep_order: bool | None = None,  # accepted for signature parity; unused
-        trace: bool = False,
-    ):
-        """Runs both directions; with ``trace`` returns ``(..., (forward_trace,
+    def __call__(self, inputs: Array, *, init_key: Any = None, **options: Unpack[RNNOptions]):
+        """Runs both directions (``init_key`` is split between them); the keywords are
+        those of :class:`RNN`, without ``reverse`` and ``keep_order`` (a ValueError if
+        one is given). With ``trace`` returns ``(..., (forward_trace,
         backward_trace))``, both in input order."""
-        time_major = self.time_major if time_major is None else time_major
-        return_carry = self.return_carry if return_carry is None else return_carry
-        if init_key is not None:
-            key_fwd, key_bwd = jax.random.split(init_key)
-        else:
-            key_fwd = key_bwd = None
-        return _layers.bidirectional(
-            self.forward_rnn,
-            self.backward_rnn,
-            self.merge_fn,
-            inputs,
-            initial_carry=initial_carry,
-            seq_lengths=seq_lengths,
-            time_major=time_major,
-            return_carry=return_carry,
-            forward_kwargs={'init_key': key_fwd},
-            backward_kwargs={'init_key': key_bwd},
-            trace=trace,
-        )
+        return self._apply(inputs, init_key, options)
+
+    def _direction_keys(self, key):
+        keys = (None, None) if key is None else tuple(jax.random.split(key))
+        return {'init_key': keys[0]}, {'init_key': keys[1]}

@@ -1,39 +1,51 @@
 """PyTorch-style stacked recurrent layers for Flax Linen: ``LSTM``, ``GRU`` and
 ``SimpleRNN`` with ``num_layers``, ``bidirectional`` and dropout between layers, each
-layer running the fused kernel."""
+layer running the fused kernel. The bodies live in :mod:`jaxrnn._layers.stack`; this
+module declares the attributes, the layers and Linen's dropout."""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import TYPE_CHECKING, Any
 
 import flax.linen as nn
 import jax
-import jax.numpy as jnp
-from flax.linen import initializers
-from flax.linen.linear import default_kernel_init
 
-from jaxrnn import _layers
-from jaxrnn.linen._cells import FusedCell, GRUCell, LSTMCell, SimpleCell
+from jaxrnn._layers import stack
+from jaxrnn._layers.options import KERNEL_DEFAULTS, StackCallOptions
+from jaxrnn.linen._cells import Features, FusedCell, GRUCell, KernelAttributes, LSTMCell, SimpleCell
+from jaxrnn.linen._rnn import sow_trace
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 Array = jax.Array
-Initializer = _layers.Initializer
 
 
-class _Layer(nn.Module):
+class _Layer(stack.LayerBody, nn.Module):
     """One layer of a stack: a forward cell and, when bidirectional, a backward one."""
 
     forward: FusedCell
     backward: FusedCell | None = None
 
-    def __call__(self, inputs, carry, **kwargs):
-        cells = (self.forward,) if self.backward is None else (self.forward, self.backward)
-        return _layers.run_layer(cells, inputs, carry, **kwargs)
-
-    def step(self, carry, inputs):
-        return self.forward(carry, inputs)
+    # Listed here so that Linen wraps them (it wraps only a class's own methods).
+    __call__ = stack.LayerBody.__call__
+    step = stack.LayerBody.step
 
 
-class Stack(nn.Module):
+class StackAttributes(Features):
+    """The stack's own attributes, after ``features`` (see :class:`Stack`)."""
+
+    num_layers: int = 1
+    bidirectional: bool = False
+    dropout_rate: float = 0.0
+    deterministic: bool | None = None
+    time_major: bool = False
+    return_carry: bool = False
+    unroll: int = 1
+
+
+class Stack(stack.StackBody, KernelAttributes, StackAttributes):
     """Base of ``LSTM``, ``GRU`` and ``SimpleRNN``: ``num_layers`` layers of fused cells.
 
     Layer ``k`` reads the outputs of layer ``k - 1`` (the inputs for ``k = 0``); a
@@ -70,98 +82,57 @@ class Stack(nn.Module):
       backend: passed to every cell (see ``jaxrnn.linen.LSTMCell``).
     """
 
-    features: int
-    num_layers: int = 1
-    bidirectional: bool = False
-    dropout_rate: float = 0.0
-    deterministic: bool | None = None
-    time_major: bool = False
-    return_carry: bool = False
-    unroll: int = 1
-    kernel_init: Initializer = default_kernel_init
-    recurrent_kernel_init: Initializer = initializers.orthogonal()
-    bias_init: Initializer = initializers.zeros_init()
-    dtype: Any = None
-    param_dtype: Any = jnp.float32
-    precision: Any = None
-    backend: str = 'auto'
-
+    @nn.nowrap
     def _cell(self) -> FusedCell:
         raise NotImplementedError
 
-    def _cell_kwargs(self) -> dict:
-        return dict(
-            features=self.features,
-            kernel_init=self.kernel_init,
-            recurrent_kernel_init=self.recurrent_kernel_init,
-            bias_init=self.bias_init,
-            dtype=self.dtype,
-            param_dtype=self.param_dtype,
-            precision=self.precision,
-            backend=self.backend,
-            parent=None,
-        )
+    @nn.nowrap
+    def _cell_options(self) -> dict[str, Any]:
+        """The cells' options: the stack's :class:`KernelAttributes`; no parent (the
+        layer adopts the cell)."""
+        return dict(parent=None, **{name: getattr(self, name) for name in KERNEL_DEFAULTS})
 
     def setup(self):
-        _layers.check_stack_config(self.num_layers, self.dropout_rate, 'dropout_rate')
+        stack.check_stack_config(self.num_layers, self.dropout_rate)
         layers = []
         for k in range(self.num_layers):
             backward = self._cell() if self.bidirectional else None
-            layer = _Layer(forward=self._cell(), backward=backward, name=f'layer_{k}')
-            layers.append(layer)
+            layers.append(_Layer(forward=self._cell(), backward=backward, name=f'layer_{k}'))
         self.layers = layers
         self.dropout = nn.Dropout(self.dropout_rate)
 
+    def _layer_modules(self):
+        return self.layers
+
     def _dropout_fn(self, deterministic):
-        if self.dropout_rate == 0.0 or self.num_layers == 1:
+        if not self._drops(self.dropout_rate):
             return lambda x: x
         deterministic = nn.merge_param('deterministic', self.deterministic, deterministic)
-        return lambda x: self.dropout(x, deterministic=deterministic)
+        return functools.partial(self.dropout, deterministic=deterministic)
 
     def __call__(
         self,
         inputs: Array,
         *,
-        initial_carry: Any = None,
-        seq_lengths: Array | None = None,
-        return_carry: bool | None = None,
-        time_major: bool | None = None,
         deterministic: bool | None = None,
-        trace: bool = False,
+        **options: Unpack[StackCallOptions],
     ):
         """Runs the stack over ``inputs [*batch, t, in]`` (or time-major).
 
         Args:
           inputs: the input sequences.
-          initial_carry: ``carry[layer][direction]`` (zeros when ``None``).
-          seq_lengths: optional integer ``[*batch]`` lengths of right-padded sequences;
-            outputs at padded steps are zero.
-          return_carry, time_major: override the attributes.
           deterministic: disables dropout; see the class docstring.
-          trace: also return every gate at every step, ``trace[layer][direction]``
-          (each as ``jaxrnn.linen.RNN``'s trace, in input order), last in the tuple;
-          also sown as ``intermediates/trace``.
+          **options: ``initial_carry`` (``carry[layer][direction]``, zeros when
+            ``None``), ``seq_lengths``, ``return_carry``, ``time_major``, ``trace``, as
+            :class:`jaxrnn._layers.options.StackCallOptions`. The trace,
+            ``trace[layer][direction]`` (each as ``jaxrnn.linen.RNN``'s trace, in input
+            order), is also sown as ``intermediates/trace``.
 
         Returns:
           ``outputs [*batch, t, D * features]`` or ``(carry, outputs)``, with the trace
           appended when ``trace``.
         """
-        return_carry = self.return_carry if return_carry is None else return_carry
-        time_major = self.time_major if time_major is None else time_major
-        carry, outputs, gates = _layers.run_stack(
-            self.layers,
-            inputs,
-            initial_carry,
-            bidirectional=self.bidirectional,
-            dropout=self._dropout_fn(deterministic),
-            seq_lengths=seq_lengths,
-            time_major=time_major,
-            unroll=self.unroll,
-            trace=trace,
-        )
-        if trace:
-            self.sow('intermediates', 'trace', gates)
-        return _layers.pack_result(carry, outputs, gates, return_carry=return_carry, trace=trace)
+        return self._apply(inputs, self._dropout_fn(deterministic), options)
 
     def step(self, carry, inputs: Array, *, deterministic: bool | None = None):
         """One time step through every layer, for autoregressive decoding.
@@ -170,21 +141,14 @@ class Stack(nn.Module):
         parameters and numbers as ``__call__`` on the whole sequence. Unidirectional
         stacks only. Start from :meth:`initialize_carry`.
         """
-        return _layers.step_stack(
-            self.layers,
-            carry,
-            inputs,
-            dropout=self._dropout_fn(deterministic),
-            bidirectional=self.bidirectional,
-        )
+        return self._step(carry, inputs, self._dropout_fn(deterministic))
 
     @nn.nowrap
     def initialize_carry(self, rng, input_shape: tuple[int, ...]):
         """Zero carry ``carry[layer][direction]`` for step inputs ``[*batch, in]``."""
-        cell = self._cell()
-        one = cell.initialize_carry(rng, tuple(input_shape))
-        dirs = _layers.num_directions(self.bidirectional)
-        return tuple(tuple(one for _ in range(dirs)) for _ in range(self.num_layers))
+        return self._stack_carry(self._cell().initialize_carry(rng, tuple(input_shape)))
+
+    _sow_trace = sow_trace
 
 
 class LSTM(Stack):
@@ -196,8 +160,9 @@ class LSTM(Stack):
 
     forget_bias: float = 0.0
 
+    @nn.nowrap
     def _cell(self):
-        return LSTMCell(forget_bias=self.forget_bias, **self._cell_kwargs())
+        return LSTMCell(self.features, forget_bias=self.forget_bias, **self._cell_options())
 
 
 class GRU(Stack):
@@ -210,8 +175,9 @@ class GRU(Stack):
 
     reset_after: bool = True
 
+    @nn.nowrap
     def _cell(self):
-        return GRUCell(reset_after=self.reset_after, **self._cell_kwargs())
+        return GRUCell(self.features, reset_after=self.reset_after, **self._cell_options())
 
 
 class SimpleRNN(Stack):
@@ -223,5 +189,6 @@ class SimpleRNN(Stack):
 
     activation: str = 'tanh'
 
+    @nn.nowrap
     def _cell(self):
-        return SimpleCell(activation=self.activation, **self._cell_kwargs())
+        return SimpleCell(self.features, activation=self.activation, **self._cell_options())

@@ -1,124 +1,87 @@
-"""Flax NNX cells over the fused kernels (same layout and math as ``jaxrnn.linen``)."""
+"""Flax NNX cells over the fused kernels (same layout and math as ``jaxrnn.linen``).
+The behaviour lives in :mod:`jaxrnn._layers.cells`; this module declares the
+constructors and the ``nnx.Param`` attributes."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jax
-import jax.numpy as jnp
 from flax import nnx
 from flax.nnx import initializers
-from flax.nnx.nn.linear import default_kernel_init
 
-from jaxrnn import _layers
+from jaxrnn._layers import cells, kernel
+from jaxrnn._layers.options import (
+    KERNEL_DEFAULTS,
+    CellOptions,
+    Initializer,
+    KernelOptions,
+    check_keywords,
+)
 
-Array = jax.Array
-Initializer = _layers.Initializer
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
-class FusedCell(nnx.RNNCellBase):
+class FusedCell(cells.FusedCellBody, nnx.RNNCellBase):
     """Base of the jaxrnn NNX cells: ``nnx.Param`` attributes in the fused layout
     (``input_kernel [in, G*h]``, ``recurrent_kernel [h, G*h]``, ``bias [G*h]``, and
-    ``recurrent_bias [h]`` for the GRU); see ``jaxrnn.linen.FusedCell``."""
+    ``recurrent_bias [h]`` for the GRU); see ``jaxrnn.linen.FusedCell``.
+
+    Args:
+      in_features, hidden_features: sizes.
+      carry_init: initializer of the carry (default: zeros), as ``flax.nnx`` cells; an
+        ``initialize_carry(..., carry_init=...)`` argument takes precedence.
+      rngs: ``nnx.Rngs`` for parameter initialization.
+      **options: ``kernel_init``, ``recurrent_kernel_init`` (per gate block),
+        ``bias_init``, ``dtype``, ``param_dtype``, ``precision``, ``backend``; see
+        :class:`jaxrnn._layers.options.KernelOptions` (Flax's defaults).
+    """
 
     def __init__(
         self,
-        spec: _layers.CellSpec,
         in_features: int,
         hidden_features: int,
         *,
-        kernel_init: Initializer = default_kernel_init,
-        recurrent_kernel_init: Initializer = initializers.orthogonal(),
-        bias_init: Initializer = initializers.zeros_init(),
-        forget_bias: float = 0.0,
-        dtype: Any = None,
-        param_dtype: Any = jnp.float32,
-        precision: Any = None,
-        backend: str = 'auto',
+        carry_init: Initializer | None = None,
         rngs: nnx.Rngs,
+        **options: Unpack[KernelOptions],
     ):
-        self.spec = nnx.static(spec)
+        check_keywords(type(self).__name__, options, KernelOptions, owner=0)
         self.in_features = in_features
         self.hidden_features = hidden_features
-        self.dtype = dtype
-        self.param_dtype = param_dtype
-        self.precision = precision
-        self.backend = backend
-        inits = _layers.param_inits(
-            spec, kernel_init, recurrent_kernel_init, bias_init, forget_bias
-        )
-        shapes = _layers.param_shapes(spec, in_features, hidden_features)
-        for name, shape in shapes.items():
-            setattr(self, name, nnx.Param(inits[name](rngs.params(), shape, param_dtype)))
+        self.carry_init = carry_init
+        for name, value in {**KERNEL_DEFAULTS, **options}.items():
+            setattr(self, name, value)
+        for name, (init, shape) in self._param_specs(in_features, hidden_features).items():
+            setattr(self, name, nnx.Param(init(rngs.params(), shape, self.param_dtype)))
 
-    def params(self):
-        """The parameters as the kernel's NamedTuple."""
-        return self.spec.params_type(
-            **{name: getattr(self, name)[...] for name in self.spec.params_type._fields}
-        )
-
-    def __call__(self, carry, inputs):
-        """One step: ``(carry, x [*batch, in]) -> (carry, y [*batch, hidden])``."""
-        _layers.in_features_of(inputs)
-        new_carry, y = self.spec.step_fn(
-            self.params(), carry, inputs, dtype=self.dtype, precision=self.precision
-        )
-        return _layers.keep_carry_dtype(new_carry, carry), y
-
-    def sequence(
-        self,
-        inputs,
-        carry=None,
-        *,
-        seq_lengths=None,
-        reverse=False,
-        time_major=False,
-        unroll=1,
-        trace=False,
-    ):
-        """The whole sequence through the fused kernel; see
-        ``jaxrnn.linen.FusedCell.sequence``."""
-        return self.spec.sequence_fn(
-            self.params(),
-            inputs,
-            carry,
-            seq_lengths=seq_lengths,
-            reverse=reverse,
-            time_major=time_major,
-            unroll=unroll,
-            dtype=self.dtype,
-            precision=self.precision,
-            trace=trace,
-            backend=self.backend,
-        )
+    def params(self, in_features: int | None = None):
+        """The parameters as the kernel's NamedTuple (``in_features`` is for the Linen
+        signature: the kernel checks the inputs against the parameters)."""
+        fields = kernel.param_shapes(self._kernel_cell(), self.in_features, self.hidden_features)
+        return self._pack_params({name: getattr(self, name)[...] for name in fields})
 
     def initialize_carry(
-        self, input_shape: tuple[int, ...], rngs: Any = None, carry_init: Initializer | None = None
+        self,
+        input_shape: tuple[int, ...],
+        rngs: nnx.Rngs | Any = None,
+        carry_init: Initializer | None = None,
     ):
         """A carry for inputs ``[*batch, in]`` in float32 (float64 for float64 params):
-        zeros by default, else ``carry_init`` (which needs ``rngs``)."""
-        key = None
+        zeros by default, else ``carry_init`` (this argument, or the constructor's),
+        which needs ``rngs`` (its ``carry`` stream)."""
+        carry_init = self.carry_init if carry_init is None else carry_init
         if carry_init is None:
-            carry_init = initializers.zeros_init()
-        else:
-            if rngs is None:
-                raise ValueError('rngs must be given to initialize the carry with carry_init.')
-            key = rngs.carry() if isinstance(rngs, nnx.Rngs) else rngs()
-        return _layers.init_carry(
-            self.spec,
-            carry_init,
-            key,
-            input_shape,
-            self.hidden_features,
-            _layers.carry_dtype(self.param_dtype),
-        )
-
-    @property
-    def num_feature_axes(self) -> int:
-        return 1
+            return self._new_carry(
+                initializers.zeros_init(), None, input_shape, self.hidden_features
+            )
+        if rngs is None:
+            raise ValueError('rngs must be given to initialize the carry with carry_init.')
+        key = rngs.carry() if isinstance(rngs, nnx.Rngs) else rngs()
+        return self._new_carry(carry_init, key, input_shape, self.hidden_features)
 
 
-class LSTMCell(FusedCell):
+class LSTMCell(cells.LSTMCellBody, FusedCell):
     r"""LSTM cell, gate order (i, f, g, o), carry ``(c, h)``; a drop-in for
     ``flax.nnx.LSTMCell`` / ``OptimizedLSTMCell``::
 
@@ -128,18 +91,26 @@ class LSTMCell(FusedCell):
     Args:
       in_features, hidden_features: sizes.
       forget_bias: added to the forget-gate bias at initialization (default 0.0).
-      kernel_init, recurrent_kernel_init (per gate block), bias_init, dtype,
-      param_dtype, precision: as Flax's cells.
-      backend: implementation of ``sequence`` (``'auto'``, ``'xla'``, ``'cudnn'``,
-        ``'pallas'``; see :func:`jaxrnn.kernels.lstm`).
       rngs: ``nnx.Rngs`` for parameter initialization.
+      **options: ``carry_init`` and the :class:`~jaxrnn._layers.options.KernelOptions`
+        (initializers, ``dtype``, ``param_dtype``, ``precision``, ``backend``); see
+        :class:`FusedCell`.
     """
 
-    def __init__(self, in_features: int, hidden_features: int, *, rngs: nnx.Rngs, **kwargs):
-        super().__init__(_layers.lstm_spec(), in_features, hidden_features, rngs=rngs, **kwargs)
+    def __init__(
+        self,
+        in_features: int,
+        hidden_features: int,
+        *,
+        forget_bias: float = 0.0,
+        rngs: nnx.Rngs,
+        **options: Unpack[CellOptions],
+    ):
+        self.forget_bias = forget_bias
+        super().__init__(in_features, hidden_features, rngs=rngs, **options)
 
 
-class GRUCell(FusedCell):
+class GRUCell(cells.GRUCellBody, FusedCell):
     r"""GRU cell, gate order (r, z, n), carry ``h``::
 
       n  = tanh(x W_in + b_in + r * (h W_hn + b_hn))     (reset_after=True, default)
@@ -147,7 +118,7 @@ class GRUCell(FusedCell):
 
     Unlike ``flax.nnx.GRUCell`` (google/flax#5594) it keeps ``b_hn``
     (``recurrent_bias``), as PyTorch, cuDNN, Keras and ``flax.linen.GRUCell`` do.
-    ``reset_after=False`` gives Cho et al. (2014).
+    ``reset_after=False`` gives Cho et al. (2014). Other arguments as :class:`LSTMCell`.
     """
 
     def __init__(
@@ -155,31 +126,26 @@ class GRUCell(FusedCell):
         in_features: int,
         hidden_features: int,
         *,
-        rngs: nnx.Rngs,
         reset_after: bool = True,
-        **kwargs,
+        rngs: nnx.Rngs,
+        **options: Unpack[CellOptions],
     ):
-        if 'forget_bias' in kwargs:
-            raise TypeError('forget_bias applies to LSTMCell only.')
-        super().__init__(
-            _layers.gru_spec(reset_after), in_features, hidden_features, rngs=rngs, **kwargs
-        )
+        self.reset_after = reset_after
+        super().__init__(in_features, hidden_features, rngs=rngs, **options)
 
 
-class SimpleCell(FusedCell):
-    r"""Simple (Elman) cell, carry ``h``: ``h' = tanh(x W_ih + b + h W_hh)`` (or relu)."""
+class SimpleCell(cells.SimpleCellBody, FusedCell):
+    r"""Simple (Elman) cell, carry ``h``: ``h' = tanh(x W_ih + b + h W_hh)``, or relu
+    with ``activation='relu'``. Other arguments as :class:`LSTMCell`."""
 
     def __init__(
         self,
         in_features: int,
         hidden_features: int,
         *,
-        rngs: nnx.Rngs,
         activation: str = 'tanh',
-        **kwargs,
+        rngs: nnx.Rngs,
+        **options: Unpack[CellOptions],
     ):
-        if 'forget_bias' in kwargs:
-            raise TypeError('forget_bias applies to LSTMCell only.')
-        super().__init__(
-            _layers.simple_spec(activation), in_features, hidden_features, rngs=rngs, **kwargs
-        )
+        self.activation = activation
+        super().__init__(in_features, hidden_features, rngs=rngs, **options)

@@ -1,35 +1,40 @@
 """``RNN`` and ``Bidirectional`` for Flax NNX, with the signatures of ``flax.nnx.RNN``
-and ``flax.nnx.Bidirectional``."""
+and ``flax.nnx.Bidirectional``. The bodies live in :mod:`jaxrnn._layers.rnn`; this
+module declares the constructors, NNX's ``rngs``, ``nnx.scan`` for other cells and
+``nnx.Intermediate``."""
 
 from __future__ import annotations
 
-import functools
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import jax
 from flax import nnx
 
-from jaxrnn import _layers
-from jaxrnn.nnx._cells import FusedCell
+from jaxrnn._layers import rnn
+from jaxrnn._layers.options import RNNOptions
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 Array = jax.Array
 
 
-def sow_trace(module: nnx.Module, value):
+def sow_trace(module: nnx.Module, trace) -> None:
     """Sows a trace as ``nnx.Intermediate`` ``'trace'`` when the call runs under
     ``nnx.capture`` (outside it, NNX's ``sow`` is deprecated and the trace is only
     returned)."""
     if hasattr(module, '__captures__'):
-        module.sow(nnx.Intermediate, 'trace', value)
+        module.sow(nnx.Intermediate, 'trace', trace)
 
 
-class RNN(nnx.Module):
+class RNN(rnn.RNNBody, nnx.Module):
     """Runs a cell over a sequence; a drop-in for ``flax.nnx.RNN``.
 
     A jaxrnn cell runs the fused sequence kernel; any other ``nnx.RNNCellBase`` runs
     step by step under ``nnx.scan`` with the same semantics (zero outputs at padded
     steps, the carry of the last valid step, the initial carry for length 0). See
-    ``jaxrnn.linen.RNN`` for the arguments.
+    ``jaxrnn.linen.RNN`` for the arguments; ``rngs`` (here or at call time) feeds the
+    cell's ``initialize_carry``.
     """
 
     def __init__(
@@ -51,58 +56,17 @@ class RNN(nnx.Module):
         self.unroll = unroll
         self.rngs = rngs
 
-    def __call__(
-        self,
-        inputs: Array,
-        *,
-        initial_carry: Any = None,
-        seq_lengths: Array | None = None,
-        return_carry: bool | None = None,
-        time_major: bool | None = None,
-        reverse: bool | None = None,
-        keep_order: bool | None = None,
-        rngs: Any = None,
-        trace: bool = False,
-    ):
-        """As ``jaxrnn.linen.RNN.__call__``. With ``trace`` the trace is appended to the
-        result and, under ``nnx.capture(..., nnx.Intermediate)``, sown as ``trace``."""
-        return_carry = self.return_carry if return_carry is None else return_carry
-        time_major = self.time_major if time_major is None else time_major
-        reverse = self.reverse if reverse is None else reverse
-        keep_order = self.keep_order if keep_order is None else keep_order
+    def __call__(self, inputs: Array, *, rngs: Any = None, **options: Unpack[RNNOptions]):
+        """As ``jaxrnn.linen.RNN.__call__``, with ``rngs`` for ``initialize_carry``
+        instead of ``init_key``. With ``trace`` the trace is appended to the result and,
+        under ``nnx.capture(..., nnx.Intermediate)``, sown as ``trace``."""
+        return self._apply(inputs, rngs, options)
 
-        time_axis, batch_dims = _layers.layout(inputs, self.cell.num_feature_axes, time_major)
-        _layers.check_lengths(seq_lengths, batch_dims, inputs.shape[time_axis])
-        if initial_carry is None:
-            rngs = self.rngs if rngs is None else rngs
-            carry = self.cell.initialize_carry(
-                _layers.carry_input_shape(inputs, time_axis),
-                rngs if rngs is not None else nnx.Rngs(carry=0),
-            )
-        else:
-            carry = initial_carry
+    def _initialize_carry(self, key, input_shape):
+        rngs = self.rngs if key is None else key
+        return self.cell.initialize_carry(input_shape, nnx.Rngs(carry=0) if rngs is None else rngs)
 
-        result = _layers.run_rnn(
-            self.cell,
-            carry,
-            inputs,
-            fused=isinstance(self.cell, FusedCell),
-            generic_scan=functools.partial(self._scan, time_axis=time_axis),
-            seq_lengths=seq_lengths,
-            time_axis=time_axis,
-            batch_dims=batch_dims,
-            time_major=time_major,
-            reverse=reverse,
-            keep_order=keep_order,
-            return_carry=return_carry,
-            unroll=self.unroll,
-            trace=trace,
-        )
-        if trace:
-            sow_trace(self, result[-1])
-        return result
-
-    def _scan(self, inputs, carry, valid, *, time_axis):
+    def _scan(self, inputs, carry, valid, time_axis):
         """Step-by-step ``nnx.scan`` for cells without a fused kernel; the cell's state
         (parameters, counters) is threaded through the loop as a carry."""
 
@@ -113,12 +77,14 @@ class RNN(nnx.Module):
         )
         def body(cell, carry, xs):
             x, v = xs
-            return _layers.masked_step(cell, carry, x, v)
+            return rnn.masked_step(cell, carry, x, v)
 
         return body(self.cell, carry, (inputs, valid))
 
+    _sow_trace = sow_trace
 
-class Bidirectional(nnx.Module):
+
+class Bidirectional(rnn.BidirectionalBody, nnx.Module):
     """Both directions, merged; as ``flax.nnx.Bidirectional`` (see
     ``jaxrnn.linen.Bidirectional``)."""
 
@@ -127,7 +93,7 @@ class Bidirectional(nnx.Module):
         forward_rnn,
         backward_rnn,
         *,
-        merge_fn: Callable[[Array, Array], Array] = _layers.concatenate,
+        merge_fn: Callable[[Array, Array], Array] = rnn.concatenate,
         time_major: bool = False,
         return_carry: bool = False,
     ):
@@ -137,31 +103,9 @@ class Bidirectional(nnx.Module):
         self.time_major = time_major
         self.return_carry = return_carry
 
-    def __call__(
-        self,
-        inputs: Array,
-        *,
-        initial_carry: Any = None,
-        rngs: Any = None,
-        seq_lengths: Array | None = None,
-        return_carry: bool | None = None,
-        time_major: bool | None = None,
-        reverse: bool | None = None,
-        keep_order: bool | None = None,
-        trace: bool = False,
-    ):
-        time_major = self.time_major if time_major is None else time_major
-        return_carry = self.return_carry if return_carry is None else return_carry
-        return _layers.bidirectional(
-            self.forward_rnn,
-            self.backward_rnn,
-            self.merge_fn,
-            inputs,
-            initial_carry=initial_carry,
-            seq_lengths=seq_lengths,
-            time_major=time_major,
-            return_carry=return_carry,
-            forward_kwargs={'rngs': rngs},
-            backward_kwargs={'rngs': rngs},
-            trace=trace,
-        )
+    def _direction_keys(self, key):
+        return {'rngs': key}, {'rngs': key}
+
+    def __call__(self, inputs: Array, *, rngs: Any = None, **options: Unpack[RNNOptions]):
+        """As ``jaxrnn.linen.Bidirectional.__call__``; ``rngs`` goes to both RNNs."""
+        return self._apply(inputs, rngs, options)

@@ -1,36 +1,51 @@
 """PyTorch-style stacked recurrent layers for Flax NNX: ``LSTM``, ``GRU`` and
-``SimpleRNN`` (same layout, carry and dropout conventions as ``jaxrnn.linen.LSTM``)."""
+``SimpleRNN`` (same layout, carry and dropout conventions as ``jaxrnn.linen.LSTM``).
+The bodies live in :mod:`jaxrnn._layers.stack`; this module declares the constructors,
+the layers and NNX's dropout."""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import TYPE_CHECKING, Any
 
 import jax
 from flax import nnx
 
-from jaxrnn import _layers
+from jaxrnn._layers import stack
+from jaxrnn._layers.options import KernelOptions, StackCallOptions, check_keywords
 from jaxrnn.nnx._cells import FusedCell, GRUCell, LSTMCell, SimpleCell
 from jaxrnn.nnx._rnn import sow_trace
+
+if TYPE_CHECKING:
+    from typing_extensions import Required, Unpack
 
 Array = jax.Array
 
 
-class _Layer(nnx.Module):
+class _Layer(stack.LayerBody, nnx.Module):
     """One layer of a stack: a forward cell and, when bidirectional, a backward one."""
 
     def __init__(self, forward: FusedCell, backward: FusedCell | None = None):
         self.forward = forward
         self.backward = backward
 
-    def __call__(self, inputs, carry, **kwargs):
-        cells = (self.forward,) if self.backward is None else (self.forward, self.backward)
-        return _layers.run_layer(cells, inputs, carry, **kwargs)
 
-    def step(self, carry, inputs):
-        return self.forward(carry, inputs)
+class StackOptions(KernelOptions, total=False):
+    """The constructor keywords of ``LSTM``, ``GRU`` and ``SimpleRNN`` besides the cell
+    kind's own option: those of :class:`Stack` and the cells'
+    :class:`~jaxrnn._layers.options.KernelOptions`."""
+
+    num_layers: int
+    bidirectional: bool
+    dropout_rate: float | None
+    dropout: float | None
+    time_major: bool
+    return_carry: bool
+    unroll: int
+    rngs: Required[nnx.Rngs]
 
 
-class Stack(nnx.Module):
+class Stack(stack.StackBody, nnx.Module):
     """Base of ``LSTM``, ``GRU`` and ``SimpleRNN``; see ``jaxrnn.linen.Stack`` for the
     layout of outputs, parameters (``layer_{k}.forward`` / ``layer_{k}.backward``) and
     carry (``carry[layer][direction]``).
@@ -40,126 +55,133 @@ class Stack(nnx.Module):
     ``rngs`` given at construction (``dropout`` stream) or at call time.
 
     Args:
+      cell_type: the cell class of every layer and direction.
       in_features: input features of the first layer.
       hidden_features: hidden units per direction.
       num_layers, bidirectional: as ``torch.nn.LSTM``.
-      dropout: dropout probability between layers (PyTorch's name).
+      dropout_rate: dropout probability between layers (default 0.0; Flax's name, as
+        ``jaxrnn.linen.LSTM``).
+      dropout: alias of ``dropout_rate`` (PyTorch's name); give one of them.
       time_major, return_carry, unroll: as ``jaxrnn.nnx.RNN``.
       rngs: ``nnx.Rngs`` for the parameters and the dropout stream.
-      **cell_kwargs: passed to every cell (initializers, ``dtype``, ``param_dtype``,
-        ``precision``, ``backend``, and the cell's own options).
+      **cell_options: passed to every cell (``cell_type``'s keywords).
     """
 
     def __init__(
         self,
-        cell_type: type,
+        cell_type: Any,
         in_features: int,
         hidden_features: int,
         *,
         num_layers: int = 1,
         bidirectional: bool = False,
-        dropout: float = 0.0,
+        dropout_rate: float | None = None,
+        dropout: float | None = None,
         time_major: bool = False,
         return_carry: bool = False,
         unroll: int = 1,
         rngs: nnx.Rngs,
-        **cell_kwargs,
+        **cell_options: Any,
     ):
-        _layers.check_stack_config(num_layers, dropout, 'dropout')
+        rate, rate_name = stack.dropout_rate_of(dropout_rate, dropout)
+        stack.check_stack_config(num_layers, rate, rate_name)
         self.in_features = in_features
         self.hidden_features = hidden_features
         self.num_layers = num_layers
         self.bidirectional = bidirectional
+        for k in range(num_layers):
+            size = in_features if k == 0 else self._directions * hidden_features
+            cells = [
+                cell_type(size, hidden_features, rngs=rngs, **cell_options)
+                for _ in range(self._directions)
+            ]
+            setattr(self, f'layer_{k}', _Layer(*cells))
+        self.dropout = nnx.Dropout(rate, rngs=rngs)
+        # defaults of the call arguments
         self.time_major = time_major
         self.return_carry = return_carry
         self.unroll = unroll
-        dirs = _layers.num_directions(bidirectional)
-        for k in range(num_layers):
-            size = in_features if k == 0 else dirs * hidden_features
-            cells = [
-                cell_type(size, hidden_features, rngs=rngs, **cell_kwargs) for _ in range(dirs)
-            ]
-            setattr(self, f'layer_{k}', _Layer(*cells))
-        self.dropout = nnx.Dropout(dropout, rngs=rngs)
 
     @property
     def layers(self) -> list[_Layer]:
         return [getattr(self, f'layer_{k}') for k in range(self.num_layers)]
 
+    def _layer_modules(self):
+        return self.layers
+
     def _dropout_fn(self, deterministic, rngs):
-        if self.dropout.rate == 0.0 or self.num_layers == 1:
+        if not self._drops(self.dropout.rate):
             return lambda x: x
-        return lambda x: self.dropout(x, deterministic=deterministic, rngs=rngs)
+        return functools.partial(self.dropout, deterministic=deterministic, rngs=rngs)
 
     def __call__(
         self,
         inputs: Array,
         *,
-        initial_carry: Any = None,
-        seq_lengths: Array | None = None,
-        return_carry: bool | None = None,
-        time_major: bool | None = None,
         deterministic: bool | None = None,
         rngs: Any = None,
-        trace: bool = False,
+        **options: Unpack[StackCallOptions],
     ):
         """Runs the stack; returns ``outputs [*batch, t, D * hidden]`` or
         ``(carry, outputs)``, with ``trace[layer][direction]`` appended when ``trace``.
-        See ``jaxrnn.linen.Stack.__call__``."""
-        return_carry = self.return_carry if return_carry is None else return_carry
-        time_major = self.time_major if time_major is None else time_major
-        carry, outputs, gates = _layers.run_stack(
-            self.layers,
-            inputs,
-            initial_carry,
-            bidirectional=self.bidirectional,
-            dropout=self._dropout_fn(deterministic, rngs),
-            seq_lengths=seq_lengths,
-            time_major=time_major,
-            unroll=self.unroll,
-            trace=trace,
-        )
-        if trace:
-            sow_trace(self, gates)
-        return _layers.pack_result(carry, outputs, gates, return_carry=return_carry, trace=trace)
+        See ``jaxrnn.linen.Stack.__call__``; ``rngs`` feeds the dropout."""
+        return self._apply(inputs, self._dropout_fn(deterministic, rngs), options)
 
     def step(self, carry, inputs: Array, *, deterministic: bool | None = None, rngs=None):
         """One time step through every layer (unidirectional stacks), for decoding;
         see ``jaxrnn.linen.Stack.step``."""
-        return _layers.step_stack(
-            self.layers,
-            carry,
-            inputs,
-            dropout=self._dropout_fn(deterministic, rngs),
-            bidirectional=self.bidirectional,
-        )
+        return self._step(carry, inputs, self._dropout_fn(deterministic, rngs))
 
     def initialize_carry(self, input_shape: tuple[int, ...]):
         """Zero carry ``carry[layer][direction]`` for step inputs ``[*batch, in]``."""
-        one = self.layer_0.forward.initialize_carry(tuple(input_shape))
-        dirs = _layers.num_directions(self.bidirectional)
-        return tuple(tuple(one for _ in range(dirs)) for _ in range(self.num_layers))
+        return self._stack_carry(self.layers[0].forward.initialize_carry(tuple(input_shape)))
+
+    _sow_trace = sow_trace
 
 
 class LSTM(Stack):
     """Stacked LSTM, a Flax NNX counterpart of ``torch.nn.LSTM`` (see :class:`Stack`);
-    ``forget_bias`` is accepted as in ``jaxrnn.nnx.LSTMCell``."""
+    ``forget_bias`` as in ``jaxrnn.nnx.LSTMCell``."""
 
-    def __init__(self, in_features: int, hidden_features: int, **kwargs):
-        super().__init__(LSTMCell, in_features, hidden_features, **kwargs)
+    def __init__(
+        self,
+        in_features: int,
+        hidden_features: int,
+        *,
+        forget_bias: float = 0.0,
+        **options: Unpack[StackOptions],
+    ):
+        check_keywords(type(self).__name__, options, StackOptions, owner=1)
+        super().__init__(LSTMCell, in_features, hidden_features, forget_bias=forget_bias, **options)
 
 
 class GRU(Stack):
     """Stacked GRU, a counterpart of ``torch.nn.GRU``; ``reset_after`` as in
     ``jaxrnn.nnx.GRUCell``."""
 
-    def __init__(self, in_features: int, hidden_features: int, **kwargs):
-        super().__init__(GRUCell, in_features, hidden_features, **kwargs)
+    def __init__(
+        self,
+        in_features: int,
+        hidden_features: int,
+        *,
+        reset_after: bool = True,
+        **options: Unpack[StackOptions],
+    ):
+        check_keywords(type(self).__name__, options, StackOptions, owner=1)
+        super().__init__(GRUCell, in_features, hidden_features, reset_after=reset_after, **options)
 
 
 class SimpleRNN(Stack):
     """Stacked simple RNN, a counterpart of ``torch.nn.RNN``; ``activation`` ('tanh'
     or 'relu') as in ``jaxrnn.nnx.SimpleCell``."""
 
-    def __init__(self, in_features: int, hidden_features: int, **kwargs):
-        super().__init__(SimpleCell, in_features, hidden_features, **kwargs)
+    def __init__(
+        self,
+        in_features: int,
+        hidden_features: int,
+        *,
+        activation: str = 'tanh',
+        **options: Unpack[StackOptions],
+    ):
+        check_keywords(type(self).__name__, options, StackOptions, owner=1)
+        super().__init__(SimpleCell, in_features, hidden_features, activation=activation, **options)

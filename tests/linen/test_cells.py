@@ -170,3 +170,13 @@ def test_wrong_feature_size_is_a_clear_error():
         rnn.apply(v, jnp.ones((B, T, 3)))
     with pytest.raises(ValueError, match='rank'):
         jl.LSTMCell(H).init(jax.random.key(0), (jnp.zeros(H), jnp.zeros(H)), jnp.float32(1.0))
+
+
+def test_cell_kind_options_are_checked():
+    x = _inputs()[:, 0]
+    with pytest.raises(
+        ValueError, match=r"activation must be one of \('tanh', 'relu'\), got 'gelu'"
+    ):
+        jl.SimpleCell(H, activation='gelu').init(jax.random.key(0), jnp.zeros((B, H)), x)
+    with pytest.raises(TypeError, match='forget_bias'):
+        jl.GRUCell(H, forget_bias=1.0)

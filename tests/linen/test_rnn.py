@@ -128,3 +128,41 @@ def test_bad_inputs_raise_before_xla():
         rnn.apply(v, x, initial_carry=(jnp.zeros((B, H)), jnp.zeros((B, H + 1))))
     with pytest.raises(TypeError, match=r'carry must be a tuple \(c, h\)'):
         rnn.apply(v, x, initial_carry=jnp.zeros((B, H)))
+
+
+def test_bidirectional_rejects_reverse_and_keep_order():
+    """They are in the signature for Flax's RNNBase protocol; a value is an error."""
+    x = _x()
+    bi = jl.Bidirectional(jl.RNN(jl.LSTMCell(H)), jl.RNN(jl.LSTMCell(H)))
+    v = bi.init(jax.random.key(0), x)
+    np.testing.assert_array_equal(bi.apply(v, x, reverse=None, keep_order=None), bi.apply(v, x))
+    with pytest.raises(ValueError, match='takes no reverse.*got reverse=False'):
+        bi.apply(v, x, reverse=False)
+    with pytest.raises(ValueError, match='takes no keep_order.*got keep_order=True'):
+        bi.apply(v, x, keep_order=True)
+
+
+def test_one_kernel_call_and_checks_once(monkeypatch):
+    """The fused path calls the kernel driver once, with the kernel cell, and leaves
+    seq_lengths to it; the generic path checks them itself."""
+    from jaxrnn.kernels import _api
+    from jaxrnn.kernels.lstm import LSTM
+
+    x = _x()
+    rnn = jl.RNN(jl.LSTMCell(H))
+    v = rnn.init(jax.random.key(0), x)
+    with pytest.raises(
+        TypeError, match="RNN.__call__.. got an unexpected keyword argument 'deterministic'"
+    ):
+        rnn.apply(v, x, deterministic=True)
+    checks, cells = [], []
+    check, run = _api.check_seq_lengths, _api.run_sequence
+    monkeypatch.setattr(_api, 'check_seq_lengths', lambda *a: checks.append(1) or check(*a))
+    monkeypatch.setattr(
+        _api, 'run_sequence', lambda cell, *a, **k: cells.append(cell) or run(cell, *a, **k)
+    )
+    rnn.apply(v, x, seq_lengths=LENGTHS, reverse=True)
+    assert len(checks) == 1 and cells == [LSTM()]
+    generic = jl.RNN(nn.OptimizedLSTMCell(H))
+    generic.apply(generic.init(jax.random.key(0), x), x, seq_lengths=LENGTHS)
+    assert len(checks) == 2 and len(cells) == 1  # no kernel: the layer checks them

@@ -231,3 +231,33 @@ def test_backends_match_oracle(kind, backend, request):
 
     got, want = jax.grad(loss)(params, model), jax.grad(loss)(params, xla)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, atol=2e-5, rtol=2e-5), got, want)
+
+
+def test_attribute_order_and_cell_options():
+    """The stack's own attributes come right after features (``jl.LSTM(H, 2)`` is two
+    layers), the cells' options after them, and they reach every cell."""
+    import dataclasses
+
+    fields = [f.name for f in dataclasses.fields(jl.LSTM)]
+    assert fields[:9] == [
+        'features',
+        'num_layers',
+        'bidirectional',
+        'dropout_rate',
+        'deterministic',
+        'time_major',
+        'return_carry',
+        'unroll',
+        'kernel_init',
+    ]
+    x = _x(np.random.default_rng(8))
+    model = jl.LSTM(H, 2, forget_bias=1.0, param_dtype=jnp.float64)
+    params = model.init(jax.random.key(0), x)['params']
+    assert set(params) == {'layer_0', 'layer_1'}
+    for layer in params.values():
+        np.testing.assert_array_equal(layer['forward']['bias'], np.repeat([0.0, 1.0, 0.0, 0.0], H))
+        assert layer['forward']['input_kernel'].dtype == jnp.float64
+    with pytest.raises(
+        TypeError, match="LSTM.__call__.. got an unexpected keyword argument 'rngs_'"
+    ):
+        model.apply({'params': params}, x, rngs_=None)

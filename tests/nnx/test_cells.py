@@ -106,3 +106,57 @@ def test_wrong_inputs_are_clear_errors():
         jn.RNN(cell)(jnp.ones((B, T, 3)))
     with pytest.raises(ValueError, match='x has 3 features.*expects 5'):
         cell(cell.initialize_carry((B, I)), jnp.ones((B, 3)))
+
+
+def test_carry_init_is_a_constructor_argument():
+    """As flax.nnx cells: carry_init at construction; an initialize_carry argument takes
+    precedence; a carry_init needs rngs (the RNN passes its own)."""
+    normal = nnx.initializers.normal(1.0)
+    cell = jn.GRUCell(I, H, carry_init=normal, rngs=nnx.Rngs(0))
+    assert cell.carry_init is normal
+    carry = cell.initialize_carry((B, I), rngs=nnx.Rngs(carry=1))
+    plain = jn.GRUCell(I, H, rngs=nnx.Rngs(0))
+    same = plain.initialize_carry((B, I), rngs=nnx.Rngs(carry=1), carry_init=normal)
+    np.testing.assert_array_equal(carry, same)
+    assert float(jnp.abs(carry).sum()) > 0
+    zeros = cell.initialize_carry(
+        (B, I), carry_init=nnx.initializers.zeros_init(), rngs=nnx.Rngs(1)
+    )
+    np.testing.assert_array_equal(zeros, np.zeros((B, H)))
+    with pytest.raises(ValueError, match='rngs must be given'):
+        cell.initialize_carry((B, I))
+    # the RNN initializes the carry with its rngs (here, at call time)
+    x = _x()
+    lstm = jn.LSTMCell(I, H, carry_init=normal, rngs=nnx.Rngs(0))
+    c1, y1 = jn.RNN(lstm, return_carry=True)(x, rngs=nnx.Rngs(carry=7))
+    initial = lstm.initialize_carry((B, I), rngs=nnx.Rngs(carry=7))
+    c2, y2 = jn.RNN(lstm, return_carry=True)(x, initial_carry=initial)
+    np.testing.assert_array_equal(y1, y2)
+    assert not np.allclose(y1, jn.RNN(lstm)(x, rngs=nnx.Rngs(carry=8)))
+
+
+def test_explicit_signatures_and_option_errors():
+    """Each cell's own option is in its own signature only; another kind's option or an
+    unknown keyword is a TypeError naming the class."""
+    import inspect
+
+    own = {jn.LSTMCell: 'forget_bias', jn.GRUCell: 'reset_after', jn.SimpleCell: 'activation'}
+    for cls, option in own.items():
+        params = inspect.signature(cls.__init__).parameters
+        assert option in params and 'rngs' in params
+        assert (set(own.values()) - {option}).isdisjoint(params)
+    with pytest.raises(TypeError, match='forget_bias applies to LSTMCell only'):
+        jn.SimpleCell(I, H, forget_bias=1.0, rngs=nnx.Rngs(0))
+    with pytest.raises(TypeError, match='reset_after applies to GRUCell only'):
+        jn.LSTMCell(I, H, reset_after=False, rngs=nnx.Rngs(0))
+    with pytest.raises(
+        TypeError, match=r"LSTMCell\(\) got an unexpected keyword argument 'kernel'"
+    ):
+        jn.LSTMCell(I, H, kernel=None, rngs=nnx.Rngs(0))
+    with pytest.raises(
+        ValueError, match=r"activation must be one of \('tanh', 'relu'\), got 'gelu'"
+    ):
+        jn.SimpleCell(I, H, activation='gelu', rngs=nnx.Rngs(0))
+    # the shared options reach the cell
+    cell = jn.GRUCell(I, H, param_dtype=jnp.float64, backend='xla', rngs=nnx.Rngs(0))
+    assert cell.backend == 'xla' and cell.recurrent_kernel[...].dtype == jnp.float64

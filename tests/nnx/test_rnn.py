@@ -89,3 +89,32 @@ def test_bad_seq_lengths():
         model(_x(), seq_lengths=np.ones((B, 1), np.int32))
     with pytest.raises(ValueError, match=r'must lie in \[0, 6\]'):
         model(_x(), seq_lengths=np.array([-1, 2, 3]))
+
+
+def test_bidirectional_rejects_reverse_and_keep_order():
+    """They are in the signature for Flax's RNNBase protocol; a value is an error."""
+    f, b = jn.LSTMCell(I, H, rngs=nnx.Rngs(0)), jn.LSTMCell(I, H, rngs=nnx.Rngs(1))
+    bi = jn.Bidirectional(jn.RNN(f), jn.RNN(b))
+    x = _x()
+    np.testing.assert_array_equal(bi(x, reverse=None, keep_order=None), bi(x))
+    with pytest.raises(ValueError, match='takes no reverse.*got reverse=True'):
+        bi(x, reverse=True)
+    with pytest.raises(ValueError, match='takes no keep_order.*got keep_order=False'):
+        bi(x, keep_order=False)
+
+
+def test_unknown_call_keyword_and_seq_lengths_checked_once(monkeypatch):
+    from jaxrnn.kernels import _api
+
+    rnn = jn.RNN(jn.GRUCell(I, H, rngs=nnx.Rngs(0)))
+    with pytest.raises(
+        TypeError, match=r"RNN.__call__\(\) got an unexpected keyword argument 'init_key'"
+    ):
+        rnn(_x(), init_key=jax.random.key(0))
+    calls = []
+    check = _api.check_seq_lengths
+    monkeypatch.setattr(_api, 'check_seq_lengths', lambda *a: calls.append(1) or check(*a))
+    rnn(_x(), seq_lengths=LENGTHS)  # the fused kernel checks them
+    assert len(calls) == 1
+    jn.RNN(Wrapped(jn.GRUCell(I, H, rngs=nnx.Rngs(0))))(_x(), seq_lengths=LENGTHS)  # the layer
+    assert len(calls) == 2

@@ -128,3 +128,39 @@ def test_backend_reaches_every_cell(kind, backend, request):
         ref_cell, _params(model), x, model.initialize_carry((B, I)), LENGTHS
     )
     np.testing.assert_allclose(y, want, atol=3e-6)
+
+
+def test_dropout_rate_and_its_alias():
+    """dropout_rate is Flax's name (as the Linen stacks); dropout, PyTorch's, is an alias."""
+    x = _x(4)
+    a = jn.LSTM(I, H, num_layers=2, dropout_rate=0.5, rngs=nnx.Rngs(0, dropout=1))
+    b = jn.LSTM(I, H, num_layers=2, dropout=0.5, rngs=nnx.Rngs(0, dropout=1))
+    assert a.dropout.rate == b.dropout.rate == 0.5
+    np.testing.assert_array_equal(a(x), b(x))
+    assert not np.allclose(a(x), a(x, deterministic=True))
+    with pytest.raises(ValueError, match='dropout is an alias of dropout_rate'):
+        jn.LSTM(I, H, dropout_rate=0.5, dropout=0.5, rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match=r'dropout_rate must be in \[0, 1\)'):
+        jn.LSTM(I, H, dropout_rate=1.0, rngs=nnx.Rngs(0))
+
+
+def test_stack_signatures_and_option_errors():
+    import inspect
+
+    assert 'forget_bias' in inspect.signature(jn.LSTM.__init__).parameters
+    assert 'forget_bias' not in inspect.signature(jn.GRU.__init__).parameters
+    model = jn.LSTM(I, H, num_layers=2, forget_bias=1.0, rngs=nnx.Rngs(0))
+    for layer in model.layers:
+        np.testing.assert_array_equal(layer.forward.bias[...], np.repeat([0.0, 1.0, 0.0, 0.0], H))
+    relu = jn.SimpleRNN(I, H, activation='relu', rngs=nnx.Rngs(0))
+    assert relu.layers[0].forward.activation == 'relu'
+    with pytest.raises(TypeError, match='forget_bias applies to LSTM only'):
+        jn.GRU(I, H, forget_bias=1.0, rngs=nnx.Rngs(0))
+    with pytest.raises(
+        TypeError, match="LSTM\\(\\) got an unexpected keyword argument 'carry_init'"
+    ):
+        jn.LSTM(I, H, carry_init=nnx.initializers.zeros_init(), rngs=nnx.Rngs(0))
+    with pytest.raises(
+        TypeError, match=r"LSTM.__call__\(\) got an unexpected keyword argument 'reverse'"
+    ):
+        model(_x(), reverse=True)

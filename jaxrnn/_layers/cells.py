@@ -1,0 +1,194 @@
+"""The behaviour of the jaxrnn cells, shared by ``jaxrnn.linen`` and ``jaxrnn.nnx``.
+
+:class:`FusedCellBody` is the step (``__call__``), ``sequence``, the parameters' shapes
+and initializers and the carry; :class:`LSTMCellBody`, :class:`GRUCellBody` and
+:class:`SimpleCellBody` add the kernel cell of each kind. A framework's cell class
+inherits them and declares the attributes of :class:`~jaxrnn._layers.options.CellOptions`
+and ``params(in_features)`` (the parameters as the kernel's NamedTuple: Linen creates or
+reads them with ``self.param``, NNX reads its ``nnx.Param`` attributes), and its own
+``initialize_carry`` signature.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import jax
+import jax.numpy as jnp
+
+from jaxrnn._layers import kernel
+from jaxrnn._layers.options import Initializer
+
+Array = jax.Array
+
+
+class FusedCellBody:
+    """A jaxrnn cell: parameters in the fused layout (``input_kernel [in, G*h]``,
+    ``recurrent_kernel [h, G*h]``, ``bias [G*h]``, and ``recurrent_bias [h]`` for the
+    GRU), one set shared by the step and the sequence kernel."""
+
+    # Declared by the framework's class, with dtype, precision and backend (which
+    # the kernel calls read): the KernelOptions.
+    kernel_init: Initializer
+    recurrent_kernel_init: Initializer
+    bias_init: Initializer
+    param_dtype: Any
+
+    def _kernel_cell(self) -> Any:
+        """The kernel cell object (the kind mixins)."""
+        raise NotImplementedError
+
+    def params(self, in_features: int) -> Any:
+        """The parameters as the kernel's NamedTuple (the framework's class)."""
+        raise NotImplementedError
+
+    def _forget_gate_bias(self) -> float:
+        return 0.0
+
+    def _param_specs(self, in_features: int, hidden: int) -> dict[str, tuple[Initializer, Any]]:
+        """``{field: (initializer, shape)}`` of the parameters, in field order."""
+        cell = self._kernel_cell()
+        g = kernel.num_gates(cell)
+        inits = {
+            'input_kernel': self.kernel_init,
+            'recurrent_kernel': blockwise(self.recurrent_kernel_init, g),
+            'bias': shifted(self.bias_init, self._forget_gate_bias(), g),
+            'recurrent_bias': self.bias_init,
+        }
+        shapes = kernel.param_shapes(cell, in_features, hidden)
+        return {name: (inits[name], shape) for name, shape in shapes.items()}
+
+    def _pack_params(self, values: Mapping[str, Array]) -> Any:
+        """``{field: array}`` as the kernel's params NamedTuple."""
+        return kernel.make_params(self._kernel_cell(), values)
+
+    def __call__(self, carry, inputs):
+        """One step: ``(carry, x [*batch, in]) -> (carry, y [*batch, hidden])``."""
+        new_carry, y = kernel.step(self, carry, inputs, in_features_of(inputs))
+        return keep_carry_dtype(new_carry, carry), y
+
+    def sequence(
+        self,
+        inputs: Array,
+        carry=None,
+        *,
+        seq_lengths: Array | None = None,
+        reverse: bool = False,
+        time_major: bool = False,
+        unroll: int = 1,
+        trace: bool = False,
+    ):
+        """The whole sequence through the fused kernel (see ``jaxrnn.kernels``).
+
+        Args:
+          inputs: ``[*batch, t, in]`` or, when ``time_major``, ``[t, *batch, in]``.
+          carry: initial carry (zeros when ``None``).
+          seq_lengths, reverse, time_major, unroll, trace: as in
+            :func:`jaxrnn.kernels.lstm`; with ``reverse`` the outputs stay aligned with
+            the inputs.
+
+        Returns:
+          ``(final_carry, outputs)``, or ``(final_carry, outputs, trace)``.
+        """
+        layout(inputs, time_major)
+        args = kernel.SequenceArgs(seq_lengths, reverse, time_major, unroll, trace)
+        return kernel.sequence(self, inputs, carry, args)
+
+    def _new_carry(self, carry_init: Initializer, key, input_shape, hidden: int):
+        """``carry_init`` applied to each carry part ``[*batch, hidden]`` (inputs
+        ``[*batch, in]``), in ``promote(param_dtype, float32)``: ``(c, h)`` for the LSTM,
+        ``h`` otherwise."""
+        shape = tuple(input_shape[:-1]) + (hidden,)
+        dtype = jnp.promote_types(self.param_dtype, jnp.float32)
+        n = len(kernel.carry_names(self._kernel_cell()))
+        keys = jax.random.split(key, n) if key is not None else [None] * n
+        parts = tuple(carry_init(k, shape, dtype) for k in keys)
+        return parts if n > 1 else parts[0]
+
+    @property
+    def num_feature_axes(self) -> int:
+        return 1
+
+
+class LSTMCellBody(FusedCellBody):
+    forget_bias: float
+
+    def _kernel_cell(self):
+        return kernel.lstm()
+
+    def _forget_gate_bias(self) -> float:
+        return self.forget_bias
+
+
+class GRUCellBody(FusedCellBody):
+    reset_after: bool
+
+    def _kernel_cell(self):
+        return kernel.gru(self.reset_after)
+
+
+class SimpleCellBody(FusedCellBody):
+    activation: str
+
+    def _kernel_cell(self):
+        return kernel.simple(self.activation)
+
+
+def blockwise(init: Initializer, num_blocks: int) -> Initializer:
+    """Applies ``init`` to each ``[h, h]`` gate block of a ``[h, G*h]`` kernel.
+
+    Flax's per-gate cells draw each gate's recurrent matrix separately (orthogonal per
+    gate); a single orthogonal ``[h, 4h]`` draw would have a different distribution.
+    """
+
+    def blocks(key, shape, dtype=jnp.float32):
+        rows, cols = shape
+        keys = jax.random.split(key, num_blocks)
+        width = cols // num_blocks
+        return jnp.concatenate([init(k, (rows, width), dtype) for k in keys], axis=-1)
+
+    return blocks
+
+
+def shifted(bias_init: Initializer, forget_bias: float, num_blocks: int) -> Initializer:
+    """``bias_init`` plus ``forget_bias`` on block 1 of the fused bias (the LSTM's forget
+    gate, in (i, f, g, o) order)."""
+    if not forget_bias:
+        return bias_init
+
+    def bias(key, shape, dtype=jnp.float32):
+        hidden = shape[0] // num_blocks
+        b = bias_init(key, shape, dtype)
+        return b.at[hidden : 2 * hidden].add(jnp.asarray(forget_bias, dtype))
+
+    return bias
+
+
+def keep_carry_dtype(new_carry, old_carry):
+    """Casts a step's carry back to the incoming carry's dtype (scan needs a fixed type)."""
+    return jax.tree.map(lambda n, o: n.astype(jnp.asarray(o).dtype), new_carry, old_carry)
+
+
+def in_features_of(inputs) -> int:
+    """The feature size of a step's inputs, or a ValueError for a rank-0 input."""
+    if jnp.ndim(inputs) < 1:
+        raise ValueError(
+            f'inputs must have rank >= 1 ([*batch, features]), got shape {jnp.shape(inputs)}.'
+        )
+    return jnp.shape(inputs)[-1]
+
+
+def layout(inputs, time_major: bool, num_feature_axes: int = 1):
+    """``(time_axis, batch_dims)`` of a sequence as Flax's ``nn.RNN`` infers them, or a
+    ValueError for too low a rank (the one shape check a layer makes before the kernel:
+    the carry's shape depends on it)."""
+    ndim = jnp.ndim(inputs)
+    if ndim < num_feature_axes + 1:
+        raise ValueError(
+            f'inputs must have rank >= {num_feature_axes + 1} '
+            f'([*batch, time, features]), got shape {jnp.shape(inputs)}.'
+        )
+    shape = jnp.shape(inputs)
+    time_axis = 0 if time_major else ndim - (num_feature_axes + 1)
+    batch_dims = shape[1:-num_feature_axes] if time_major else shape[:time_axis]
+    return time_axis, tuple(batch_dims)
