@@ -1,6 +1,6 @@
 """NOTES.md entry 8: the hand-written backward step vs ``jax.vjp`` of the cell's step
 (``XLA(backward='cell')`` vs ``XLA(backward='vjp')``), training step (gradient of the sum
-of the outputs with respect to every weight and the inputs), LSTM and GRU, interleaved in
+of the outputs with respect to every weight and the inputs), LSTM, GRU and the simple RNN, interleaved in
 one run.
 
   python benchmarks/experiments/backward.py
@@ -28,10 +28,12 @@ def compiled(run, backward, params, x):
 for name, run, params_type, gates in (
     ('lstm', kernels.lstm, kernels.LSTMParams, 4),
     ('gru', kernels.gru, kernels.GRUParams, 3),
+    ('simple', kernels.simple_rnn, kernels.SimpleParams, 1),
 ):
     for b, t, i, h in SIZES:
         rng = np.random.default_rng(0)
-        shapes = [(i, gates * h), (h, gates * h), (gates * h,), (h,)][: len(params_type._fields)]
+        shapes = [(i, gates * h), (h, gates * h), (gates * h,), (h,)]
+        shapes = shapes[: len(params_type._fields)]
         params = params_type(
             *(jnp.asarray(0.1 * rng.standard_normal(s), jnp.float32) for s in shapes)
         )
