@@ -70,7 +70,7 @@ def test_values_match_oracle(case, size, use_lengths, reverse, time_major, dtype
 @pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
 @pytest.mark.parametrize('dtype', [jnp.bfloat16, np.float16])
 @pytest.mark.parametrize('use_lengths,reverse', [(False, False), (True, True)])
-def test_half_precision_computation_keeps_float32_carry(case, dtype, use_lengths, reverse, xla):
+def test_half_precision_computation_keeps_float32_carry(case, dtype, use_lengths, reverse, forward):
     size = SIZES[0]
     rng, params, xs, carry = _setup(case, size, dtype=np.float32)
     lengths = lengths_for(rng, size[0], size[1]) if use_lengths else None
