@@ -12,6 +12,16 @@ jax.config.update('jax_enable_x64', True)
 jax.config.update('jax_numpy_rank_promotion', 'raise')
 
 
+@pytest.fixture(autouse=True, scope='module')
+def _release_compiled_programs():
+    """Drops JAX's compiled programs after each test module. The suite compiles
+    thousands of small programs; kept alive, each holds its own memory mappings, and one
+    process passes Linux's default limit of 65530 mappings (``vm.max_map_count``) about
+    two thirds of the way through, where XLA aborts while compiling the next program."""
+    yield
+    jax.clear_caches()
+
+
 @pytest.fixture
 def float32_defaults():
     """Runs a test as users run jaxrnn: without the suite's float64 default."""
