@@ -1,7 +1,7 @@
 """NOTES.md entry 8: the hand-written backward step vs ``jax.vjp`` of the cell's step
 (``XLA(backward='cell')`` vs ``XLA(backward='vjp')``), training step (gradient of the sum
-of the outputs with respect to every weight and the inputs), LSTM, GRU and the simple RNN, interleaved in
-one run.
+of the outputs with respect to every weight and the inputs), LSTM, GRU and the simple
+RNN, interleaved in one run.
 
   python benchmarks/experiments/backward.py
 """
