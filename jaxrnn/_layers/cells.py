@@ -18,6 +18,7 @@ import jax.numpy as jnp
 
 from jaxrnn._layers import kernel
 from jaxrnn._layers.options import Initializer
+from jaxrnn.kernels._types import num_gates, param_shapes
 
 Array = jax.Array
 
@@ -48,19 +49,18 @@ class FusedCellBody:
     def _param_specs(self, in_features: int, hidden: int) -> dict[str, tuple[Initializer, Any]]:
         """``{field: (initializer, shape)}`` of the parameters, in field order."""
         cell = self._kernel_cell()
-        g = kernel.num_gates(cell)
         inits = {
             'input_kernel': self.kernel_init,
-            'recurrent_kernel': blockwise(self.recurrent_kernel_init, g),
-            'bias': shifted(self.bias_init, self._forget_gate_bias(), g),
+            'recurrent_kernel': blockwise(self.recurrent_kernel_init, num_gates(cell)),
+            'bias': shifted(self.bias_init, self._forget_gate_bias(), cell.gates),
             'recurrent_bias': self.bias_init,
         }
-        shapes = kernel.param_shapes(cell, in_features, hidden)
+        shapes = param_shapes(cell, in_features, hidden)
         return {name: (inits[name], shape) for name, shape in shapes.items()}
 
     def _pack_params(self, values: Mapping[str, Array]) -> Any:
         """``{field: array}`` as the kernel's params NamedTuple."""
-        return kernel.make_params(self._kernel_cell(), values)
+        return self._kernel_cell().params_type(**values)
 
     def __call__(self, carry, inputs):
         """One step: ``(carry, x [*batch, in]) -> (carry, y [*batch, hidden])``."""
@@ -100,7 +100,7 @@ class FusedCellBody:
         ``h`` otherwise."""
         shape = tuple(input_shape[:-1]) + (hidden,)
         dtype = jnp.promote_types(self.param_dtype, jnp.float32)
-        n = len(kernel.carry_names(self._kernel_cell()))
+        n = len(self._kernel_cell().carry)
         keys = jax.random.split(key, n) if key is not None else [None] * n
         parts = tuple(carry_init(k, shape, dtype) for k in keys)
         return parts if n > 1 else parts[0]
@@ -150,16 +150,17 @@ def blockwise(init: Initializer, num_blocks: int) -> Initializer:
     return blocks
 
 
-def shifted(bias_init: Initializer, forget_bias: float, num_blocks: int) -> Initializer:
-    """``bias_init`` plus ``forget_bias`` on block 1 of the fused bias (the LSTM's forget
-    gate, in (i, f, g, o) order)."""
+def shifted(bias_init: Initializer, forget_bias: float, gates: tuple[str, ...]) -> Initializer:
+    """``bias_init`` plus ``forget_bias`` on the forget gate's block (``'f'`` in the
+    cell's ``gates``, the LSTM's) of the fused bias."""
     if not forget_bias:
         return bias_init
+    block = gates.index('f')
 
     def bias(key, shape, dtype=jnp.float32):
-        hidden = shape[0] // num_blocks
+        hidden = shape[0] // len(gates)
         b = bias_init(key, shape, dtype)
-        return b.at[hidden : 2 * hidden].add(jnp.asarray(forget_bias, dtype))
+        return b.at[block * hidden : (block + 1) * hidden].add(jnp.asarray(forget_bias, dtype))
 
     return bias
 

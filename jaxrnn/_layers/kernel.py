@@ -2,9 +2,8 @@
 
 - The kernel cells: :func:`lstm`, :func:`gru`, :func:`simple` build the cell objects the
   driver runs.
-- Their metadata (the cells' own declaration, :class:`jaxrnn.kernels.Cell`), read
-  through :func:`num_gates`, :func:`carry_names`, :func:`param_shapes` and
-  :func:`make_params`.
+- Their metadata is the cells' own declaration (:class:`jaxrnn.kernels.Cell`, with
+  :func:`jaxrnn.kernels.param_shapes`), which the layers read directly.
 - The two kernel calls, :func:`sequence` and :func:`step`: a layer calls
   ``_api.run_sequence`` / ``_api.run_step`` directly, with the kernel cell, and leaves to
   them every check they make (inputs, dtypes, feature sizes, carry shapes,
@@ -13,11 +12,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 
-from jaxrnn.kernels import _api, _types
+from jaxrnn.kernels import _api
 from jaxrnn.kernels.gru import GRU
 from jaxrnn.kernels.lstm import LSTM
 from jaxrnn.kernels.simple import Simple
@@ -35,29 +34,6 @@ def gru(reset_after: bool) -> GRU:
 
 def simple(activation: str) -> Simple:
     return Simple(activation)  # checks the activation
-
-
-# --- metadata: the only readers of the kernel cells' attributes ----------------------------
-
-
-def num_gates(cell) -> int:
-    """G, the number of ``[h]`` gate blocks along the fused axis."""
-    return _types.num_gates(cell)
-
-
-def carry_names(cell) -> tuple[str, ...]:
-    """The carry's parts, e.g. ``('c', 'h')``; a single part is carried bare."""
-    return tuple(cell.carry)
-
-
-def param_shapes(cell, in_features: int, hidden: int) -> dict[str, tuple[int, ...]]:
-    """``{field: shape}`` of the cell's params NamedTuple, in field order."""
-    return _types.param_shapes(cell, in_features, hidden)
-
-
-def make_params(cell, values: Mapping[str, Any]) -> Any:
-    """``{field: array}`` as the cell's params NamedTuple."""
-    return cell.params_type(**values)
 
 
 # --- the two kernel calls -------------------------------------------------------------------

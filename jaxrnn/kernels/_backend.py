@@ -68,7 +68,6 @@ class XLA:
     projection: str = 'auto'
     backward: str = 'cell'
     platform: str | None = None
-    name = 'xla'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,7 +84,6 @@ class Pallas:
     resident_bytes: int = _pallas.RESIDENT_BYTES
     max_hidden: int = _pallas.MAX_HIDDEN
     platform: str | None = None
-    name = 'pallas'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,7 +95,6 @@ class CuDNN:
     """
 
     platform: str | None = None
-    name = 'cudnn'
 
 
 Backend = Union[str, XLA, Pallas, CuDNN]

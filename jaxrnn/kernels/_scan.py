@@ -23,7 +23,7 @@ emits ``dxp[t]`` (the gradient of the pre-activations), from the cell's hand-wri
 h_{t-1}^T dxp_t`` (the cell's ``recurrent_grads``), and ``dW_ih``, ``db``, ``dx`` through
 the (linear) hoisted projection, which JAX differentiates into one matmul each. A cell
 without a hand-written backward (or ``Config.backward == 'vjp'``) is differentiated
-step by step with ``jax.vjp`` of its ``step`` instead (:func:`_backward_vjp`).
+step by step with ``jax.vjp`` of its ``step`` instead (:func:`_reverse_vjp`).
 
 On XLA:CPU with small hidden sizes the forward loop computes ``x_t @ W_ih + b`` step by
 step instead (:func:`recurrence_in_loop`, chosen by ``_backend.projection_mode``, measured in
@@ -90,15 +90,23 @@ def hand_written(cell: Cell, cfg: Config) -> bool:
 # --- the recurrent matmul, as the cells call it ------------------------------------------
 
 
+def _gate_columns(w: Array, start: int, stop: int, num_blocks: int) -> Array:
+    """The columns of gate blocks ``start .. stop - 1`` of ``w [h, G*h]`` (``w`` itself
+    for all of them)."""
+    if (start, stop) == (0, num_blocks):
+        return w
+    hidden = w.shape[0]
+    return w[:, start * hidden : stop * hidden]
+
+
 def recurrent_matmul(w: Array, num_blocks: int, cfg: Config):
     """The scan's ``hw(v, start=0, stop=None)``: ONE dot of ``v [b, h]`` with the
     contiguous columns of gate blocks ``start .. stop - 1`` of ``w [h, G*h]``, split into
     ``[b, h]`` blocks (see :data:`jaxrnn.kernels._types.RecurrentMatmul`)."""
-    hidden = w.shape[0]
 
     def hw(v, start=0, stop=None):
         stop = num_blocks if stop is None else stop
-        cols = w if (start, stop) == (0, num_blocks) else w[:, start * hidden : stop * hidden]
+        cols = _gate_columns(w, start, stop, num_blocks)
         out = _math.dot(v, cols, cfg.cdt, cfg.acc, cfg.precision)
         return tuple(jnp.split(out, stop - start, axis=-1))
 
@@ -107,15 +115,19 @@ def recurrent_matmul(w: Array, num_blocks: int, cfg: Config):
 
 def recurrent_matmul_t(w: Array, num_blocks: int, cfg: Config):
     """``hwt(ds, start=0) = concat(ds) @ W[:, blocks]^T`` (one dot), for ``step_bwd``."""
-    hidden = w.shape[0]
 
     def hwt(ds, start=0):
-        stop = start + len(ds)
         d = ds[0] if len(ds) == 1 else jnp.concatenate(ds, axis=-1)
-        cols = w if (start, stop) == (0, num_blocks) else w[:, start * hidden : stop * hidden]
+        cols = _gate_columns(w, start, start + len(ds), num_blocks)
         return _math.dot_t(d, cols, cfg.cdt, cfg.acc, cfg.precision)
 
     return hwt
+
+
+def recurrent(params) -> tuple[Array, ...]:
+    """``(recurrent_kernel, *extras)``: the parameters the loop reads (every field after
+    ``bias``; see :class:`jaxrnn.kernels._types.Cell`)."""
+    return (params.recurrent_kernel, *params[3:])
 
 
 def prepare(rec: tuple, cfg: Config) -> tuple[Array, tuple[Array, ...]]:
@@ -240,18 +252,30 @@ def _recurrence_bwd(cell, cfg, residuals, cotangents):
 
 
 def _backward(cell, cfg, residuals, cotangents):
-    """The reverse loop: ``(drec, dxp [t, b, g], dstate0)``."""
-    if not hand_written(cell, cfg):
-        return _backward_vjp(cell, cfg, residuals, cotangents)
-    rec, state0, lengths, ys, saved, _ = residuals
-    dfinal, dys = cotangents
-    w, _ = prepare(rec, cfg)
-    hwt = recurrent_matmul_t(w, num_gates(cell), cfg)
+    """The reverse loop: ``(drec, dxp [t, b, g], dstate0)``, by the cell's hand-written
+    backward step (:func:`_reverse_cell`) or by ``jax.vjp`` of its step
+    (:func:`_reverse_vjp`)."""
+    rec, state0, lengths, ys, saved, xp = residuals
     mask = _time_mask(lengths, ys.shape[0])
     prev = tuple(
         _previous(s, s0, lengths, cfg.reverse)
         for s, s0 in zip(state_sequence(cell, ys, saved), state0, strict=True)
     )
+    if hand_written(cell, cfg):
+        drec, dxp, dstate0 = _reverse_cell(cell, cfg, rec, ys, saved, prev, mask, cotangents)
+    else:
+        drec, dxp, dstate0 = _reverse_vjp(cell, cfg, rec, xp, prev, mask, cotangents)
+    drec = tuple(d.astype(r.dtype) for d, r in zip(drec, rec, strict=True))
+    dstate0 = tuple(d.astype(s.dtype) for d, s in zip(dstate0, state0, strict=True))
+    return drec, dxp, dstate0
+
+
+def _reverse_cell(cell, cfg, rec, ys, saved, prev, mask, cotangents):
+    """The reverse loop of the cell's ``step_bwd``: it carries only the state gradients
+    and emits ``dxp[t]``; ``recurrent_grads`` makes the weight gradients after it."""
+    dfinal, dys = cotangents
+    w, _ = prepare(rec, cfg)
+    hwt = recurrent_matmul_t(w, num_gates(cell), cfg)
 
     def body(dstate, inp):
         saved_t, prev_t, y_t, dy_t, m_t = inp
@@ -274,10 +298,7 @@ def _backward(cell, cfg, residuals, cotangents):
     def outer(a, d):
         return _math.outer_sum(a, d, cfg.cdt, cfg.acc, cfg.precision)
 
-    drec = cell.recurrent_grads(dxp, saved, prev, outer)
-    drec = tuple(d.astype(r.dtype) for d, r in zip(drec, rec, strict=True))
-    dstate0 = tuple(d.astype(s.dtype) for d, s in zip(dstate0, state0, strict=True))
-    return drec, dxp, dstate0
+    return cell.recurrent_grads(dxp, saved, prev, outer), dxp, dstate0
 
 
 def _step_fn(cell, cfg: Config):
@@ -295,18 +316,12 @@ def _step_fn(cell, cfg: Config):
     return step
 
 
-def _backward_vjp(cell, cfg, residuals, cotangents):
+def _reverse_vjp(cell, cfg, rec, xp, prev, mask, cotangents):
     """The reverse loop by ``jax.vjp`` of the cell's ``step``: each step is recomputed
     from its inputs (``xp[t]`` and the previous state) and differentiated; the recurrent
     parameters' gradient is summed step by step. For cells without a hand-written
     backward; ``benchmarks/NOTES.md`` compares the two."""
-    rec, state0, lengths, ys, saved, xp = residuals
     dfinal, dys = cotangents
-    mask = _time_mask(lengths, ys.shape[0])
-    prev = tuple(
-        _previous(s, s0, lengths, cfg.reverse)
-        for s, s0 in zip(state_sequence(cell, ys, saved), state0, strict=True)
-    )
     step = _step_fn(cell, cfg)
 
     def body(carry, inp):
@@ -331,8 +346,6 @@ def _backward_vjp(cell, cfg, residuals, cotangents):
         reverse=not cfg.reverse,
         unroll=cfg.unroll,
     )
-    drec = tuple(d.astype(r.dtype) for d, r in zip(drec, rec, strict=True))
-    dstate0 = tuple(d.astype(s.dtype) for d, s in zip(dstate0, state0, strict=True))
     return drec, dxp, dstate0
 
 
@@ -378,6 +391,15 @@ recurrence_in_loop.defvjp(_in_loop_fwd, _in_loop_bwd)
 # --- the jitted entry points ---------------------------------------------------------------
 
 
+def time_major_inputs(x: Array, mask: Array | None, time_major: bool) -> Array:
+    """``x`` as ``[t, b, i]``, zero at padded steps (``mask [t, b]``), so values in the
+    padding never reach any output or gradient."""
+    if mask is not None:
+        m = mask if time_major else mask.T
+        x = jnp.where(m[..., None], x, jnp.zeros_like(x))
+    return x if time_major else jnp.swapaxes(x, 0, 1)
+
+
 def project(
     x: Array,
     w_ih: Array,
@@ -393,20 +415,16 @@ def project(
     Args:
       x: ``[t, b, i]`` (``time_major``) or ``[b, t, i]``.
       w_ih: ``[i, g]``; b: ``[g]``.
-      mask: optional ``[t, b]`` validity mask; padded inputs are zeroed first, so values
-        in the padding never reach any output or gradient.
+      mask: optional ``[t, b]`` validity mask; padded inputs are zeroed first
+        (:func:`time_major_inputs`).
 
     Returns:
       ``[t, b, g]`` in ``acc`` dtype (always time-major: the scan runs over axis 0).
     """
-    if mask is not None:
-        m = mask if time_major else mask.T
-        x = jnp.where(m[..., None], x, jnp.zeros_like(x))
-    if not time_major:
-        # Transposing x (i features) first is far cheaper than a dot that writes a
-        # transposed [t, b, g] output: measured 1.4 ms vs 11 ms for b=32, t=128, i=64,
-        # g=512 on a 2-core CPU (benchmarks/NOTES.md).
-        x = jnp.swapaxes(x, 0, 1)
+    # Transposing x (i features) first is far cheaper than a dot that writes a
+    # transposed [t, b, g] output: measured 1.4 ms vs 11 ms for b=32, t=128, i=64, g=512
+    # on a 2-core CPU (benchmarks/NOTES.md).
+    x = time_major_inputs(x, mask, time_major)
     xp = _math.einsum('tbi,ig->tbg', x, w_ih, cdt, acc, precision)
     return xp + b.astype(acc)[None, None, :]
 
@@ -449,10 +467,9 @@ def sequence(
     state0 = tuple(s.astype(acc) for s in state0)
     if trace:
         cfg = cfg._replace(backend='xla')
-    rec = (params.recurrent_kernel, *params[3:])
+    rec = recurrent(params)
     if cfg.projection == 'in_loop' and cfg.backend == 'xla' and hand_written(cell, cfg):
-        x = xs if mask is None else jnp.where((mask if time_major else mask.T)[..., None], xs, 0)
-        x = x if time_major else jnp.swapaxes(x, 0, 1)
+        x = time_major_inputs(xs, mask, time_major)
         w_ih, b = params.input_kernel, params.bias
         if not trace:
             final, ys = recurrence_in_loop(cell, cfg, rec, w_ih, b, x, state0, lengths)
@@ -485,5 +502,5 @@ def step(cell, params, state: tuple, x: Array, *, cdt, precision):
     cfg = Config(False, 1, cdt, acc, precision)
     xp = _math.dot(x, params.input_kernel, cdt, acc, precision) + _math.row(params.bias.astype(acc))
     state = tuple(s.astype(acc) for s in state)
-    new_state, y = _step_fn(cell, cfg)(xp, state, (params.recurrent_kernel, *params[3:]))
+    new_state, y = _step_fn(cell, cfg)(xp, state, recurrent(params))
     return new_state, y.astype(cdt)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from flax import nnx
 from flax.nnx import initializers
 
-from jaxrnn._layers import cells, kernel
+from jaxrnn._layers import cells
 from jaxrnn._layers.options import (
     KERNEL_DEFAULTS,
     CellOptions,
@@ -17,6 +17,7 @@ from jaxrnn._layers.options import (
     KernelOptions,
     check_keywords,
 )
+from jaxrnn.kernels._types import param_fields
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -58,7 +59,7 @@ class FusedCell(cells.FusedCellBody, nnx.RNNCellBase):
     def params(self, in_features: int | None = None):
         """The parameters as the kernel's NamedTuple (``in_features`` is for the Linen
         signature: the kernel checks the inputs against the parameters)."""
-        fields = kernel.param_shapes(self._kernel_cell(), self.in_features, self.hidden_features)
+        fields = param_fields(self._kernel_cell())
         return self._pack_params({name: getattr(self, name)[...] for name in fields})
 
     def initialize_carry(

@@ -47,7 +47,7 @@ def test_step_bwd_matches_vjp_of_step(case, batch, hidden, dtype):
     rng = np.random.default_rng(batch * 10 + hidden)
     g = num_gates(cell) * hidden
     params = case.params(rng, 2, hidden, dtype, scale=0.8)
-    rec = (params.recurrent_kernel, *params[3:])
+    rec = _scan.recurrent(params)
     w, extras = _scan.prepare(rec, cfg)
     xp = jnp.asarray(rng.standard_normal((batch, g)), cfg.acc)
     state = tuple(jnp.asarray(rng.standard_normal((batch, hidden)), cfg.acc) for _ in cell.carry)

@@ -122,7 +122,7 @@ def test_residuals_are_the_scans(case):
     cfg = _scan.Config(False, 1, jnp.float64, jnp.float64, None)
     xp = _scan.project(xs, params.input_kernel, params.bias, None, False, *cfg[2:5])
     state0 = tuple(jnp.asarray(c) for c in jax.tree.leaves(carry))
-    rec = (params.recurrent_kernel, *params[3:])
+    rec = _scan.recurrent(params)
     want = _scan._forward(cell, cfg, rec, xp, state0, lengths, True)
     got = _pallas.forward(cell, cfg._replace(backend='pallas'), rec, xp, state0, lengths, True)
     assert jax.tree.structure(got) == jax.tree.structure(want)
