@@ -133,28 +133,27 @@ def test_residuals_are_the_scans(case):
         np.testing.assert_allclose(np.asarray(g)[valid], np.asarray(w)[valid], atol=1e-12)
 
 
-def _primitives(jaxpr, found=None):
+def _eqns(jaxpr):
+    """Every equation of a jaxpr, recursively, but not inside a Pallas kernel's body."""
+    for eqn in jaxpr.eqns:
+        yield eqn
+        if eqn.primitive.name != 'pallas_call':
+            for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+                yield from _eqns(sub)
+
+
+def _primitives(jaxpr):
     """Primitives of a jaxpr, recursively, but not inside a Pallas kernel's body."""
-    found = set() if found is None else found
-    for eqn in jaxpr.eqns:
-        found.add(eqn.primitive.name)
-        if eqn.primitive.name == 'pallas_call':
-            continue
-        for sub in jax.extend.core.jaxprs_in_params(eqn.params):
-            _primitives(sub, found)
-    return found
+    return {eqn.primitive.name for eqn in _eqns(jaxpr)}
 
 
-def _kernel_names(jaxpr, found=None):
+def _kernel_names(jaxpr):
     """The ``name`` of every pallas_call in a jaxpr, recursively."""
-    found = [] if found is None else found
-    for eqn in jaxpr.eqns:
-        if eqn.primitive.name == 'pallas_call':
-            found.append(str(eqn.params.get('name_and_src_info', eqn.params.get('name'))))
-            continue
-        for sub in jax.extend.core.jaxprs_in_params(eqn.params):
-            _kernel_names(sub, found)
-    return found
+    return [
+        str(eqn.params.get('name_and_src_info', eqn.params.get('name')))
+        for eqn in _eqns(jaxpr)
+        if eqn.primitive.name == 'pallas_call'
+    ]
 
 
 @pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
