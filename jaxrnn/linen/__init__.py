@@ -4,6 +4,7 @@
 from jaxrnn.linen._cells import FusedCell as FusedCell
 from jaxrnn.linen._cells import GRUCell as GRUCell
 from jaxrnn.linen._cells import LSTMCell as LSTMCell
+from jaxrnn.linen._cells import OptimizedLSTMCell as OptimizedLSTMCell
 from jaxrnn.linen._cells import SimpleCell as SimpleCell
 from jaxrnn.linen._rnn import RNN as RNN
 from jaxrnn.linen._rnn import Bidirectional as Bidirectional

@@ -108,6 +108,13 @@ class LSTMCell(cells.LSTMCellBody, FusedCell):
     forget_bias: float = 0.0
 
 
+class OptimizedLSTMCell(LSTMCell):
+    """:class:`LSTMCell` under the name of ``flax.linen.OptimizedLSTMCell``, so that
+    after the import swap Flax's auto-generated module names (``OptimizedLSTMCell_0``)
+    and so every parameter path stay the same. Both Flax classes compute the same
+    function; jaxrnn runs both on the fused kernel."""
+
+
 class GRUCell(cells.GRUCellBody, FusedCell):
     r"""GRU cell, gate order (r, z, n), carry ``h``::
 

@@ -4,6 +4,7 @@
 from jaxrnn.nnx._cells import FusedCell as FusedCell
 from jaxrnn.nnx._cells import GRUCell as GRUCell
 from jaxrnn.nnx._cells import LSTMCell as LSTMCell
+from jaxrnn.nnx._cells import OptimizedLSTMCell as OptimizedLSTMCell
 from jaxrnn.nnx._cells import SimpleCell as SimpleCell
 from jaxrnn.nnx._rnn import RNN as RNN
 from jaxrnn.nnx._rnn import Bidirectional as Bidirectional

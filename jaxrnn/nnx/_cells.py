@@ -111,6 +111,12 @@ class LSTMCell(cells.LSTMCellBody, FusedCell):
         super().__init__(in_features, hidden_features, rngs=rngs, **options)
 
 
+class OptimizedLSTMCell(LSTMCell):
+    """:class:`LSTMCell` under the name of ``flax.nnx.OptimizedLSTMCell``, for the
+    import swap (both Flax classes compute the same function; jaxrnn runs both on the
+    fused kernel)."""
+
+
 class GRUCell(cells.GRUCellBody, FusedCell):
     r"""GRU cell, gate order (r, z, n), carry ``h``::
 
