@@ -39,8 +39,17 @@ class FusedCellBody:
         """The kernel cell object (the kind mixins)."""
         raise NotImplementedError
 
-    def params(self, in_features: int) -> Any:
-        """The parameters as the kernel's NamedTuple (the framework's class)."""
+    def params(self, in_features: int, hidden: int) -> Any:
+        """The parameters as the kernel's NamedTuple, for inputs of ``in_features`` and
+        a carry of ``hidden`` units (the framework's class: it checks both against the
+        parameters it holds, naming the argument a user would change)."""
+        raise NotImplementedError
+
+    def hidden_size(self, carry) -> int:
+        """The number of hidden units a call with ``carry`` (``None``: the cell's own
+        initial carry) runs with (the framework's class: Linen sizes its parameters
+        from the carry, as ``flax.linen`` does; NNX checks it against
+        ``hidden_features``)."""
         raise NotImplementedError
 
     def _forget_gate_bias(self) -> float:
@@ -94,44 +103,104 @@ class FusedCellBody:
         args = kernel.SequenceArgs(seq_lengths, reverse, time_major, unroll, trace)
         return kernel.sequence(self, inputs, carry, args)
 
-    def _new_carry(self, carry_init: Initializer, key, input_shape, hidden: int):
+    def _new_carry(self, carry_init: Initializer, keys, input_shape, hidden: int):
         """``carry_init`` applied to each carry part ``[*batch, hidden]`` (inputs
-        ``[*batch, in]``), in ``promote(param_dtype, float32)``: ``(c, h)`` for the LSTM,
-        ``h`` otherwise."""
+        ``[*batch, in]``) with its key from ``keys`` (one per part, as
+        :meth:`carry_parts` counts them; ``None`` entries for a deterministic init), in
+        ``promote(param_dtype, float32)``: ``(c, h)`` for the LSTM, ``h`` otherwise."""
         shape = tuple(input_shape[:-1]) + (hidden,)
         dtype = jnp.promote_types(self.param_dtype, jnp.float32)
-        n = len(self._kernel_cell().carry)
-        keys = jax.random.split(key, n) if key is not None else [None] * n
         parts = tuple(carry_init(k, shape, dtype) for k in keys)
-        return parts if n > 1 else parts[0]
+        return parts if len(parts) > 1 else parts[0]
+
+    @property
+    def carry_parts(self) -> int:
+        """The number of arrays in the carry: 2 (``c``, ``h``) for the LSTM, else 1."""
+        return len(self._kernel_cell().carry)
 
     @property
     def num_feature_axes(self) -> int:
         return 1
 
 
-class LSTMCellBody(FusedCellBody):
+FUNCTIONS: dict[str, Any] = {'sigmoid': jax.nn.sigmoid, 'tanh': jnp.tanh, 'relu': jax.nn.relu}
+"""The functions a fused kernel computes, by name (Flax's ``nn.sigmoid``, ``nn.tanh``
+and ``nn.relu`` are these objects)."""
+
+
+def function_name(cell: Any, argument: str, value: Any, allowed: tuple[str, ...]) -> str:
+    """The name in ``allowed`` of the function ``value`` (a Flax cell's ``gate_fn`` or
+    ``activation_fn``), or a ValueError naming ``argument``: the fused kernel computes
+    no other function."""
+    for name in allowed:
+        if value is FUNCTIONS[name]:
+            return name
+    cls = type(cell).__name__
+    raise ValueError(
+        f'{cls}({argument}={getattr(value, "__name__", value)!r}): the fused kernel computes '
+        f'{" or ".join(allowed)} only. For another function run flax\'s {cls} '
+        '(jaxrnn RNN runs any Flax cell step by step).'
+    )
+
+
+class GatedCellBody(FusedCellBody):
+    """The LSTM and GRU: Flax's ``gate_fn`` and ``activation_fn`` are accepted when they
+    are what the kernel computes (sigmoid gates, tanh)."""
+
+    gate_fn: Any
+    activation_fn: Any
+
+    def _check_functions(self) -> None:
+        function_name(self, 'gate_fn', self.gate_fn, ('sigmoid',))
+        function_name(self, 'activation_fn', self.activation_fn, ('tanh',))
+
+
+class LSTMCellBody(GatedCellBody):
     forget_bias: float
 
     def _kernel_cell(self):
+        self._check_functions()
         return kernel.lstm()
 
     def _forget_gate_bias(self) -> float:
         return self.forget_bias
 
 
-class GRUCellBody(FusedCellBody):
+class GRUCellBody(GatedCellBody):
     reset_after: bool
 
     def _kernel_cell(self):
+        self._check_functions()
         return kernel.gru(self.reset_after)
 
 
 class SimpleCellBody(FusedCellBody):
+    """``activation`` names the function; Flax's ``activation_fn`` (``nn.tanh`` or
+    ``nn.relu``), when given, names it too (both given must agree). Flax's
+    ``residual=True`` is a different function: a ValueError."""
+
     activation: str
+    activation_fn: Any
+    residual: bool
 
     def _kernel_cell(self):
-        return kernel.simple(self.activation)
+        activation = self.activation
+        name = type(self).__name__
+        if self.activation_fn is not None:
+            given = function_name(self, 'activation_fn', self.activation_fn, ('tanh', 'relu'))
+            if activation not in ('tanh', given):
+                raise ValueError(
+                    f'{name}(activation={activation!r}, activation_fn={given!r}): give one '
+                    'of them, or the same function in both.'
+                )
+            activation = given
+        if self.residual:
+            raise ValueError(
+                f'{name}(residual=True) adds the carry before the activation, which the fused '
+                "kernel does not compute; run flax's SimpleCell (jaxrnn RNN runs any Flax cell "
+                'step by step).'
+            )
+        return kernel.simple(activation)
 
 
 def blockwise(init: Initializer, num_blocks: int) -> Initializer:
@@ -163,6 +232,19 @@ def shifted(bias_init: Initializer, forget_bias: float, gates: tuple[str, ...]) 
         return b.at[block * hidden : (block + 1) * hidden].add(jnp.asarray(forget_bias, dtype))
 
     return bias
+
+
+def carry_units(cell: Any, carry) -> int | None:
+    """The size of the last axis of ``carry``'s ``h`` (the last part of the kernel
+    ``cell``'s carry), or ``None`` when ``carry`` is ``None`` or not shaped like that
+    cell's carry, parts of one size (the kernel's check then names what is wrong)."""
+    if carry is None:
+        return None
+    parts = carry if len(cell.carry) > 1 else (carry,)
+    if not isinstance(parts, (tuple, list)) or len(parts) != len(cell.carry):
+        return None
+    sizes = {tuple(getattr(p, 'shape', ()))[-1:] for p in parts}
+    return int(sizes.pop()[0]) if len(sizes) == 1 and () not in sizes else None
 
 
 def keep_carry_dtype(new_carry, old_carry):

@@ -56,7 +56,7 @@ def sequence(cell: Any, inputs, carry, args: SequenceArgs) -> Any:
     outputs aligned with the inputs. ``inputs`` has rank >= 2 (the caller's layout)."""
     return _api.run_sequence(
         cell._kernel_cell(),
-        cell.params(jnp.shape(inputs)[-1]),
+        cell.params(jnp.shape(inputs)[-1], cell.hidden_size(carry)),
         inputs,
         carry,
         seq_lengths=args.seq_lengths,
@@ -74,7 +74,7 @@ def step(cell: Any, carry, inputs, in_features: int) -> Any:
     """One step of a jaxrnn cell (Linen or NNX) through ``_api.run_step``."""
     return _api.run_step(
         cell._kernel_cell(),
-        cell.params(in_features),
+        cell.params(in_features, cell.hidden_size(carry)),
         carry,
         inputs,
         dtype=cell.dtype,

@@ -44,7 +44,8 @@ class RNNBody:
 
     The framework's class declares ``cell``, ``time_major``, ``return_carry``,
     ``reverse``, ``keep_order``, ``unroll`` and the hooks ``_initialize_carry(key,
-    input_shape)``, ``_scan(inputs, carry, valid, time_axis)`` and ``_sow_trace(trace)``.
+    input_shape)``, ``_scan(inputs, carry, valid, time_axis)``, ``_sow_trace(trace)``
+    and ``_check_fused()``.
     """
 
     cell: Any
@@ -61,6 +62,11 @@ class RNNBody:
         raise NotImplementedError
 
     def _sow_trace(self, trace) -> None:
+        raise NotImplementedError
+
+    def _check_fused(self) -> None:
+        """Raises for a scan option that a fused cell cannot honour (its parameters are
+        the same at every step, and it draws no randomness per step)."""
         raise NotImplementedError
 
     def _resolve(self, inputs, key, options: RNNOptions) -> RNNArgs:
@@ -97,6 +103,7 @@ class RNNBody:
         fused = isinstance(self.cell, FusedCellBody)
         traced = None
         if fused:  # the kernel checks seq_lengths, dtypes, features and the carry
+            self._check_fused()
             sequence = kernel.SequenceArgs(
                 args.seq_lengths, args.reverse, args.time_major, self.unroll, args.trace
             )

@@ -9,9 +9,11 @@ and the parameters.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import flax.linen as nn
+import jax
 from flax.linen import initializers
 
 from jaxrnn._layers import cells
@@ -65,16 +67,25 @@ class FusedCell(cells.FusedCellBody, KernelAttributes, nn.RNNCellBase):
     sequence = cells.FusedCellBody.sequence
 
     @nn.compact
-    def params(self, in_features: int):
-        """Creates (at init) or reads the parameters; returns the kernel NamedTuple."""
-        if self.has_variable('params', 'input_kernel'):
-            expected: int = self.get_variable('params', 'input_kernel').shape[0]
-            if expected != in_features:
+    def params(self, in_features: int, hidden: int):
+        """Creates (at init) or reads the parameters for inputs of ``in_features`` and a
+        carry of ``hidden`` units; returns the kernel NamedTuple."""
+        if self.has_variable('params', 'recurrent_kernel'):
+            name = type(self).__name__
+            rows = self.get_variable('params', 'input_kernel').shape[0]
+            if rows != in_features:
                 raise ValueError(
-                    f'inputs have {in_features} features but the parameters of this '
-                    f'{type(self).__name__} (input_kernel {expected} x ...) expect {expected}.'
+                    f'inputs have {in_features} features but the parameters of this {name} '
+                    f'(input_kernel {rows} x ...) expect {rows}.'
                 )
-        specs = self._param_specs(in_features, self.features)
+            units = self.get_variable('params', 'recurrent_kernel').shape[0]
+            if units != hidden:
+                raise ValueError(
+                    f'carry has {hidden} units but the parameters of this {name} were '
+                    f'created for {units} (recurrent_kernel {units} x ...): pass a carry of '
+                    f'{units} units, as at init.'
+                )
+        specs = self._param_specs(in_features, hidden)
         return self._pack_params(
             {
                 name: self.param(name, init, shape, self.param_dtype)
@@ -83,10 +94,30 @@ class FusedCell(cells.FusedCellBody, KernelAttributes, nn.RNNCellBase):
         )
 
     @nn.nowrap
+    def hidden_size(self, carry) -> int:
+        """The carry's size, as ``flax.linen`` cells take it (``h.shape[-1]``; they never
+        read ``features`` at call time), else ``features``. A carry of another size than
+        ``features`` gets a warning naming both."""
+        units = cells.carry_units(self._kernel_cell(), carry)
+        if units is None:
+            return self.features
+        if units != self.features:
+            warnings.warn(
+                f'{type(self).__name__}(features={self.features}) was given a carry of '
+                f'{units} units: its parameters are sized from the carry ({units}), as '
+                'flax.linen cells do; features is used only by initialize_carry.',
+                UserWarning,
+                stacklevel=2,
+            )
+        return units
+
+    @nn.nowrap
     def initialize_carry(self, rng, input_shape: tuple[int, ...]):
         """A carry for inputs of shape ``[*batch, in]``, in float32 (float64 for float64
         params): ``(c, h)`` for the LSTM, ``h`` otherwise."""
-        return self._new_carry(self.carry_init, rng, input_shape, self.features)
+        n = self.carry_parts  # keys as flax.linen: the rng itself, or split per part
+        keys = [rng] * n if n == 1 or rng is None else list(jax.random.split(rng, n))
+        return self._new_carry(self.carry_init, keys, input_shape, self.features)
 
 
 class LSTMCell(cells.LSTMCellBody, FusedCell):
@@ -103,9 +134,13 @@ class LSTMCell(cells.LSTMCellBody, FusedCell):
       forget_bias: added to the forget-gate block of ``bias`` at initialization
         (1.0 is the advice of Jozefowicz et al. 2015; default 0.0 as in Flax). It is
         part of the parameters, so it travels with them.
+      gate_fn, activation_fn: Flax's; only ``nn.sigmoid`` and ``nn.tanh`` (the
+        defaults), which the kernel computes; another function is a ValueError.
     """
 
     forget_bias: float = 0.0
+    gate_fn: Any = nn.sigmoid
+    activation_fn: Any = nn.tanh
 
 
 class OptimizedLSTMCell(LSTMCell):
@@ -124,10 +159,13 @@ class GRUCell(cells.GRUCellBody, FusedCell):
       h' = (1 - z) * n + z * h
 
     ``reset_after=True`` (default) is the form of cuDNN, PyTorch, Keras and
-    ``flax.linen.GRUCell``; ``False`` is Cho et al. (2014).
+    ``flax.linen.GRUCell``; ``False`` is Cho et al. (2014). ``gate_fn`` and
+    ``activation_fn`` as :class:`LSTMCell`.
     """
 
     reset_after: bool = True
+    gate_fn: Any = nn.sigmoid
+    activation_fn: Any = nn.tanh
 
 
 class SimpleCell(cells.SimpleCellBody, FusedCell):
@@ -135,6 +173,12 @@ class SimpleCell(cells.SimpleCellBody, FusedCell):
 
     Attributes:
       activation: ``'tanh'`` (default, as ``flax.linen.SimpleCell``) or ``'relu'``.
+      activation_fn: Flax's name for it: ``nn.tanh`` or ``nn.relu`` (``None``: from
+        ``activation``).
+      residual: Flax's pre-activation residual; only ``False`` (``True`` is a
+        ValueError).
     """
 
     activation: str = 'tanh'
+    activation_fn: Any = None
+    residual: bool = False

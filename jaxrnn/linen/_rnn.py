@@ -47,7 +47,11 @@ class RNN(rnn.RNNBody, nn.Module):
       keep_order: with ``reverse``, put the outputs back in input order.
       unroll: steps unrolled per loop iteration.
       variable_axes, variable_broadcast, variable_carry, split_rngs: passed to
-        ``nn.scan`` for non-jaxrnn cells, as in Flax.
+        ``nn.scan`` for non-jaxrnn cells, as in Flax. A jaxrnn cell runs no
+        ``nn.scan``: its parameters are broadcast over the steps and it draws no
+        per-step randomness, so ``variable_broadcast`` and ``split_rngs`` change
+        nothing, and ``variable_axes`` or ``variable_carry`` other than the defaults
+        raise a ValueError.
     """
 
     cell: nn.RNNCellBase
@@ -104,6 +108,18 @@ class RNN(rnn.RNNBody, nn.Module):
         return scan(self.cell, carry, (inputs, valid))
 
     _sow_trace = sow_trace
+
+    def _check_fused(self):
+        """``variable_axes`` and ``variable_carry`` change what ``nn.scan`` does with the
+        cell's variables per step; a fused cell has one set of parameters for all steps
+        (what the defaults give), so another value is an error, not ignored."""
+        if self.variable_axes or self.variable_carry:
+            raise ValueError(
+                f'RNN(variable_axes={dict(self.variable_axes)!r}, variable_carry='
+                f'{self.variable_carry!r}): a jaxrnn {type(self.cell).__name__} runs the '
+                'fused kernel, whose parameters are the same at every step (the defaults '
+                "{} and False); for per-step variables run flax's cell (step by step)."
+            )
 
 
 class Bidirectional(rnn.BidirectionalBody, nn.Module):

@@ -4,7 +4,8 @@ constructors and the ``nnx.Param`` attributes."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Mapping
 
 from flax import nnx
 from flax.nnx import initializers
@@ -23,6 +24,15 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 
+class NNXCellOptions(CellOptions, total=False):
+    """A cell's options in NNX: :class:`~jaxrnn._layers.options.CellOptions` and the
+    ``nnx.Param`` metadata of ``flax.nnx`` cells (see :class:`FusedCell`)."""
+
+    kernel_metadata: Mapping[str, Any]
+    recurrent_kernel_metadata: Mapping[str, Any]
+    bias_metadata: Mapping[str, Any]
+
+
 class FusedCell(cells.FusedCellBody, nnx.RNNCellBase):
     """Base of the jaxrnn NNX cells: ``nnx.Param`` attributes in the fused layout
     (``input_kernel [in, G*h]``, ``recurrent_kernel [h, G*h]``, ``bias [G*h]``, and
@@ -33,6 +43,9 @@ class FusedCell(cells.FusedCellBody, nnx.RNNCellBase):
       carry_init: initializer of the carry (default: zeros), as ``flax.nnx`` cells; an
         ``initialize_carry(..., carry_init=...)`` argument takes precedence.
       rngs: ``nnx.Rngs`` for parameter initialization.
+      kernel_metadata, recurrent_kernel_metadata, bias_metadata: as ``flax.nnx``
+        cells: metadata (a sharding, say) of the ``nnx.Param`` of ``input_kernel``,
+        ``recurrent_kernel``, and ``bias`` (and the GRU's ``recurrent_bias``).
       **options: ``kernel_init``, ``recurrent_kernel_init`` (per gate block),
         ``bias_init``, ``dtype``, ``param_dtype``, ``precision``, ``backend``; see
         :class:`jaxrnn._layers.options.KernelOptions` (Flax's defaults).
@@ -45,6 +58,9 @@ class FusedCell(cells.FusedCellBody, nnx.RNNCellBase):
         *,
         carry_init: Initializer | None = None,
         rngs: nnx.Rngs,
+        kernel_metadata: Mapping[str, Any] = MappingProxyType({}),
+        recurrent_kernel_metadata: Mapping[str, Any] = MappingProxyType({}),
+        bias_metadata: Mapping[str, Any] = MappingProxyType({}),
         **options: Unpack[KernelOptions],
     ):
         check_keywords(type(self).__name__, options, KernelOptions, owner=0)
@@ -53,14 +69,38 @@ class FusedCell(cells.FusedCellBody, nnx.RNNCellBase):
         self.carry_init = carry_init
         for name, value in {**KERNEL_DEFAULTS, **options}.items():
             setattr(self, name, value)
+        metadata = {
+            'input_kernel': kernel_metadata,
+            'recurrent_kernel': recurrent_kernel_metadata,
+            'bias': bias_metadata,
+            'recurrent_bias': bias_metadata,
+        }
         for name, (init, shape) in self._param_specs(in_features, hidden_features).items():
-            setattr(self, name, nnx.Param(init(rngs.params(), shape, self.param_dtype)))
+            value = init(rngs.params(), shape, self.param_dtype)
+            setattr(self, name, nnx.Param(value, **metadata[name]))
 
-    def params(self, in_features: int | None = None):
-        """The parameters as the kernel's NamedTuple (``in_features`` is for the Linen
-        signature: the kernel checks the inputs against the parameters)."""
+    def params(self, in_features: int | None = None, hidden: int | None = None):
+        """The parameters as the kernel's NamedTuple, after checking ``in_features`` and
+        ``hidden`` (when given) against the constructor's sizes."""
+        name = type(self).__name__
+        if in_features is not None and in_features != self.in_features:
+            raise ValueError(
+                f'inputs have {in_features} features but this {name} was built with '
+                f'in_features={self.in_features}.'
+            )
+        if hidden is not None and hidden != self.hidden_features:
+            raise ValueError(
+                f'carry has {hidden} units but this {name} was built with '
+                f'hidden_features={self.hidden_features}: pass a carry of '
+                f'{self.hidden_features} units or build the cell with hidden_features={hidden}.'
+            )
         fields = param_fields(self._kernel_cell())
         return self._pack_params({name: getattr(self, name)[...] for name in fields})
+
+    def hidden_size(self, carry) -> int:
+        """The carry's size (checked against ``hidden_features`` by :meth:`params`)."""
+        units = cells.carry_units(self._kernel_cell(), carry)
+        return self.hidden_features if units is None else units
 
     def initialize_carry(
         self,
@@ -72,15 +112,15 @@ class FusedCell(cells.FusedCellBody, nnx.RNNCellBase):
         zeros by default, else ``carry_init`` (this argument, or the constructor's),
         which needs ``rngs`` (its ``carry`` stream)."""
         carry_init = self.carry_init if carry_init is None else carry_init
+        n = self.carry_parts
         if carry_init is None:
-            return self._new_carry(
-                initializers.zeros_init(), None, input_shape, self.hidden_features
-            )
+            zeros = initializers.zeros_init()
+            return self._new_carry(zeros, [None] * n, input_shape, self.hidden_features)
         if rngs is None:
             raise ValueError('rngs must be given to initialize the carry with carry_init.')
-        key = rngs.carry() if isinstance(rngs, nnx.Rngs) else rngs()
-        return self._new_carry(carry_init, key, input_shape, self.hidden_features)
-
+        stream = rngs.carry if isinstance(rngs, nnx.Rngs) else rngs
+        keys = [stream() for _ in range(n)]  # one draw per part, as flax.nnx
+        return self._new_carry(carry_init, keys, input_shape, self.hidden_features)
 
 class LSTMCell(cells.LSTMCellBody, FusedCell):
     r"""LSTM cell, gate order (i, f, g, o), carry ``(c, h)``; a drop-in for
@@ -92,10 +132,12 @@ class LSTMCell(cells.LSTMCellBody, FusedCell):
     Args:
       in_features, hidden_features: sizes.
       forget_bias: added to the forget-gate bias at initialization (default 0.0).
+      gate_fn, activation_fn: Flax's; only ``nnx.sigmoid`` and ``nnx.tanh`` (the
+        defaults), which the kernel computes; another function is a ValueError.
       rngs: ``nnx.Rngs`` for parameter initialization.
-      **options: ``carry_init`` and the :class:`~jaxrnn._layers.options.KernelOptions`
-        (initializers, ``dtype``, ``param_dtype``, ``precision``, ``backend``); see
-        :class:`FusedCell`.
+      **options: ``carry_init``, the ``*_metadata`` of :class:`FusedCell` and the
+        :class:`~jaxrnn._layers.options.KernelOptions` (initializers, ``dtype``,
+        ``param_dtype``, ``precision``, ``backend``).
     """
 
     def __init__(
@@ -104,10 +146,13 @@ class LSTMCell(cells.LSTMCellBody, FusedCell):
         hidden_features: int,
         *,
         forget_bias: float = 0.0,
+        gate_fn: Any = nnx.sigmoid,
+        activation_fn: Any = nnx.tanh,
         rngs: nnx.Rngs,
-        **options: Unpack[CellOptions],
+        **options: Unpack[NNXCellOptions],
     ):
         self.forget_bias = forget_bias
+        self.gate_fn, self.activation_fn = gate_fn, activation_fn
         super().__init__(in_features, hidden_features, rngs=rngs, **options)
 
 
@@ -134,16 +179,21 @@ class GRUCell(cells.GRUCellBody, FusedCell):
         hidden_features: int,
         *,
         reset_after: bool = True,
+        gate_fn: Any = nnx.sigmoid,
+        activation_fn: Any = nnx.tanh,
         rngs: nnx.Rngs,
-        **options: Unpack[CellOptions],
+        **options: Unpack[NNXCellOptions],
     ):
         self.reset_after = reset_after
+        self.gate_fn, self.activation_fn = gate_fn, activation_fn
         super().__init__(in_features, hidden_features, rngs=rngs, **options)
 
 
 class SimpleCell(cells.SimpleCellBody, FusedCell):
     r"""Simple (Elman) cell, carry ``h``: ``h' = tanh(x W_ih + b + h W_hh)``, or relu
-    with ``activation='relu'``. Other arguments as :class:`LSTMCell`."""
+    with ``activation='relu'`` (or Flax's ``activation_fn=nnx.relu``). Flax's
+    ``residual=True`` is a ValueError (another function). Other arguments as
+    :class:`LSTMCell`."""
 
     def __init__(
         self,
@@ -151,8 +201,11 @@ class SimpleCell(cells.SimpleCellBody, FusedCell):
         hidden_features: int,
         *,
         activation: str = 'tanh',
+        activation_fn: Any = None,
+        residual: bool = False,
         rngs: nnx.Rngs,
-        **options: Unpack[CellOptions],
+        **options: Unpack[NNXCellOptions],
     ):
         self.activation = activation
+        self.activation_fn, self.residual = activation_fn, residual
         super().__init__(in_features, hidden_features, rngs=rngs, **options)

@@ -5,7 +5,7 @@ module declares the constructors, NNX's ``rngs``, ``nnx.scan`` for other cells a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import jax
 from flax import nnx
@@ -27,14 +27,39 @@ def sow_trace(module: nnx.Module, trace) -> None:
         module.sow(nnx.Intermediate, 'trace', trace)
 
 
+def carry_stream(rngs) -> Any:
+    """A constructor's ``rngs`` as ``flax.nnx.RNN`` and ``Bidirectional`` keep it: ``True``
+    a fresh ``'carry'`` stream seeded 0, an ``nnx.Rngs`` a fork of its ``carry`` stream,
+    an ``nnx.RngStream`` itself, ``False`` (or ``None``) none."""
+    if rngs is True:
+        return nnx.RngStream(0, tag='carry')
+    if rngs is False or rngs is None:
+        return nnx.data(None)
+    if isinstance(rngs, nnx.Rngs):
+        return rngs.carry.fork()
+    if isinstance(rngs, nnx.RngStream):
+        return rngs
+    raise TypeError(f'rngs must be an nnx.Rngs, nnx.RngStream or bool, got {type(rngs).__name__}.')
+
+
 class RNN(rnn.RNNBody, nnx.Module):
     """Runs a cell over a sequence; a drop-in for ``flax.nnx.RNN``.
 
     A jaxrnn cell runs the fused sequence kernel; any other ``nnx.RNNCellBase`` runs
     step by step under ``nnx.scan`` with the same semantics (zero outputs at padded
     steps, the carry of the last valid step, the initial carry for length 0). See
-    ``jaxrnn.linen.RNN`` for the arguments; ``rngs`` (here or at call time) feeds the
-    cell's ``initialize_carry``.
+    ``jaxrnn.linen.RNN`` for the arguments.
+
+    Args (besides Linen's ``cell``, ``time_major``, ``return_carry``, ``reverse``,
+    ``keep_order``, ``unroll``), as ``flax.nnx.RNN``:
+      state_axes: how ``nnx.scan`` treats the cell's state (default ``{...:
+        nnx.Carry}``); other cells only: with a jaxrnn cell, a value is a ValueError
+        (its parameters are the same at every step).
+      broadcast_rngs: RNG streams broadcast rather than split over the steps (other
+        cells; a jaxrnn cell draws nothing per step).
+      rngs: the ``'carry'`` stream for ``initialize_carry``: ``True`` (default) a
+        stream seeded 0, an ``nnx.Rngs`` (its ``carry`` stream, forked), an
+        ``nnx.RngStream``, or ``False``. A call's ``rngs`` takes precedence.
     """
 
     def __init__(
@@ -46,7 +71,9 @@ class RNN(rnn.RNNBody, nnx.Module):
         reverse: bool = False,
         keep_order: bool = False,
         unroll: int = 1,
-        rngs: nnx.Rngs | None = None,
+        state_axes: Mapping[Any, Any] | None = None,
+        broadcast_rngs: Any = None,
+        rngs: nnx.Rngs | nnx.RngStream | bool = True,
     ):
         self.cell = cell
         self.time_major = time_major
@@ -54,7 +81,9 @@ class RNN(rnn.RNNBody, nnx.Module):
         self.reverse = reverse
         self.keep_order = keep_order
         self.unroll = unroll
-        self.rngs = rngs
+        self.state_axes = state_axes
+        self.broadcast_rngs = broadcast_rngs
+        self.rngs = carry_stream(rngs)
 
     def __call__(self, inputs: Array, *, rngs: Any = None, **options: Unpack[RNNOptions]):
         """As ``jaxrnn.linen.RNN.__call__``, with ``rngs`` for ``initialize_carry``
@@ -64,14 +93,22 @@ class RNN(rnn.RNNBody, nnx.Module):
 
     def _initialize_carry(self, key, input_shape):
         rngs = self.rngs if key is None else key
-        return self.cell.initialize_carry(input_shape, nnx.Rngs(carry=0) if rngs is None else rngs)
+        if isinstance(rngs, nnx.Rngs):
+            rngs = rngs.carry.fork()
+        return self.cell.initialize_carry(input_shape, rngs)
 
     def _scan(self, inputs, carry, valid, time_axis):
-        """Step-by-step ``nnx.scan`` for cells without a fused kernel; the cell's state
-        (parameters, counters) is threaded through the loop as a carry."""
+        """Step-by-step ``nnx.scan`` for cells without a fused kernel, as
+        ``flax.nnx.RNN`` runs it: the cell's state per ``state_axes``, the
+        ``broadcast_rngs`` streams broadcast."""
+        broadcast = nnx.All(nnx.RngState, self.broadcast_rngs)
+        state_axes = nnx.StateAxes(
+            {broadcast: None, **(self.state_axes or {...: nnx.Carry})}  # type: ignore[dict-item]
+        )
 
+        @nnx.split_rngs(splits=1, only=self.broadcast_rngs, squeeze=True)
         @nnx.compat.scan(
-            in_axes=(nnx.StateAxes({...: nnx.Carry}), nnx.Carry, time_axis),
+            in_axes=(state_axes, nnx.Carry, time_axis),
             out_axes=(nnx.Carry, time_axis),
             unroll=self.unroll,
         )
@@ -81,12 +118,21 @@ class RNN(rnn.RNNBody, nnx.Module):
 
         return body(self.cell, carry, (inputs, valid))
 
+    def _check_fused(self):
+        if self.state_axes is not None:
+            raise ValueError(
+                f'RNN(state_axes={self.state_axes!r}): a jaxrnn {type(self.cell).__name__} '
+                'runs the fused kernel, whose parameters are the same at every step; '
+                "state_axes applies to other cells (run flax's cell for per-step state)."
+            )
+
     _sow_trace = sow_trace
 
 
 class Bidirectional(rnn.BidirectionalBody, nnx.Module):
     """Both directions, merged; as ``flax.nnx.Bidirectional`` (see
-    ``jaxrnn.linen.Bidirectional``)."""
+    ``jaxrnn.linen.Bidirectional``). ``rngs`` (constructor, as :class:`RNN`, or call)
+    feeds both RNNs' ``initialize_carry``."""
 
     def __init__(
         self,
@@ -96,15 +142,20 @@ class Bidirectional(rnn.BidirectionalBody, nnx.Module):
         merge_fn: Callable[[Array, Array], Array] = rnn.concatenate,
         time_major: bool = False,
         return_carry: bool = False,
+        rngs: nnx.Rngs | nnx.RngStream | bool = True,
     ):
         self.forward_rnn = forward_rnn
         self.backward_rnn = backward_rnn
         self.merge_fn = merge_fn
         self.time_major = time_major
         self.return_carry = return_carry
+        self.rngs = carry_stream(rngs)
 
     def _direction_keys(self, key):
-        return {'rngs': key}, {'rngs': key}
+        rngs = self.rngs if key is None else key
+        if isinstance(rngs, nnx.Rngs):
+            rngs = rngs.carry
+        return {'rngs': rngs}, {'rngs': rngs}
 
     def __call__(self, inputs: Array, *, rngs: Any = None, **options: Unpack[RNNOptions]):
         """As ``jaxrnn.linen.Bidirectional.__call__``; ``rngs`` goes to both RNNs."""

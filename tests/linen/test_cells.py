@@ -17,7 +17,7 @@ LENGTHS = np.array([6, 1, 4], np.int32)
 
 PAIRS = [
     ('LSTMCell', nn.LSTMCell, jl.LSTMCell),
-    ('OptimizedLSTMCell', nn.OptimizedLSTMCell, jl.LSTMCell),
+    ('OptimizedLSTMCell', nn.OptimizedLSTMCell, jl.OptimizedLSTMCell),
     ('GRUCell', nn.GRUCell, jl.GRUCell),
     ('SimpleCell', nn.SimpleCell, jl.SimpleCell),
 ]

@@ -16,7 +16,7 @@ LENGTHS = np.array([6, 1, 4], np.int32)
 
 PAIRS = [
     ('LSTMCell', nnx.LSTMCell, jn.LSTMCell),
-    ('OptimizedLSTMCell', nnx.OptimizedLSTMCell, jn.LSTMCell),
+    ('OptimizedLSTMCell', nnx.OptimizedLSTMCell, jn.OptimizedLSTMCell),
     ('GRUCell', nnx.GRUCell, jn.GRUCell),
     ('SimpleCell', nnx.SimpleCell, jn.SimpleCell),
 ]
@@ -102,10 +102,15 @@ def test_init_matches_linen_conventions():
 
 def test_wrong_inputs_are_clear_errors():
     cell = jn.LSTMCell(I, H, rngs=nnx.Rngs(0))
-    with pytest.raises(ValueError, match='xs has 3 features.*expects 5'):
+    with pytest.raises(ValueError, match='inputs have 3 features.*built with in_features=5'):
         jn.RNN(cell)(jnp.ones((B, T, 3)))
-    with pytest.raises(ValueError, match='x has 3 features.*expects 5'):
+    with pytest.raises(ValueError, match='inputs have 3 features.*built with in_features=5'):
         cell(cell.initialize_carry((B, I)), jnp.ones((B, 3)))
+    wide = (jnp.zeros((B, H + 2)),) * 2
+    with pytest.raises(ValueError, match=f'carry has {H + 2} units.*hidden_features={H}'):
+        cell(wide, jnp.ones((B, I)))
+    with pytest.raises(ValueError, match=f'carry has {H + 2} units.*hidden_features={H}'):
+        jn.RNN(cell)(jnp.ones((B, T, I)), initial_carry=wide)
 
 
 def test_carry_init_is_a_constructor_argument():
@@ -129,7 +134,7 @@ def test_carry_init_is_a_constructor_argument():
     x = _x()
     lstm = jn.LSTMCell(I, H, carry_init=normal, rngs=nnx.Rngs(0))
     c1, y1 = jn.RNN(lstm, return_carry=True)(x, rngs=nnx.Rngs(carry=7))
-    initial = lstm.initialize_carry((B, I), rngs=nnx.Rngs(carry=7))
+    initial = lstm.initialize_carry((B, I), rngs=nnx.Rngs(carry=7).carry.fork())  # as Flax
     c2, y2 = jn.RNN(lstm, return_carry=True)(x, initial_carry=initial)
     np.testing.assert_array_equal(y1, y2)
     assert not np.allclose(y1, jn.RNN(lstm)(x, rngs=nnx.Rngs(carry=8)))
