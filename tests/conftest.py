@@ -3,13 +3,19 @@
 float64 is enabled so the float64 paths can be compared with the NumPy oracle; every
 other test passes explicit dtypes, and tests assert result dtypes, so an accidental
 promotion to float64 is caught rather than hidden.
+
+Keras (the real-Keras parity tests and the README's Keras example) runs on its JAX
+backend, set here before anything imports it: TensorFlow is not a test dependency.
 """
+
+import os
 
 import jax
 import pytest
 
 jax.config.update('jax_enable_x64', True)
 jax.config.update('jax_numpy_rank_promotion', 'raise')
+os.environ['KERAS_BACKEND'] = 'jax'
 
 
 @pytest.fixture(autouse=True, scope='module')

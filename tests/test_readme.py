@@ -2,6 +2,7 @@
 
 import pathlib
 
+import jax
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -31,10 +32,13 @@ def _python_blocks(section: str) -> list[str]:
     [('Stacks', 3), ('Bring your weights', 4), ('Trace mode and teaching views', 1)],
 )
 def test_readme_examples_run(section, count):
+    """Each block runs as users run it: float32 and JAX's default rank promotion (Keras'
+    initializers broadcast, which the suite otherwise makes an error)."""
     blocks = _python_blocks(section)
     assert len(blocks) == count
     for block in blocks:
-        exec(compile(block, f'README.md ({section})', 'exec'), {})
+        with jax.numpy_rank_promotion('allow'):
+            exec(compile(block, f'README.md ({section})', 'exec'), {})
 
 
 @pytest.mark.usefixtures('float32_defaults')

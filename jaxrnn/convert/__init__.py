@@ -1,13 +1,14 @@
 """Weight converters between jaxrnn's fused layout and every common source.
 
-======================  ============================  ==========================
-source                  to jaxrnn                     from jaxrnn
-======================  ============================  ==========================
-PyTorch nn.LSTM/GRU/RNN :func:`from_torch` (stack)    :func:`to_torch`
-Flax Linen / NNX cells  :func:`from_flax` (cell)      :func:`to_flax`
-jax.experimental.rnn    :func:`from_jax_rnn` (stack)  :func:`to_jax_rnn`
-Keras weight lists      :func:`from_keras` (cell)     :func:`to_keras`
-======================  ============================  ==========================
+======================  ==================================  ==========================
+source                  to jaxrnn                           from jaxrnn
+======================  ==================================  ==========================
+PyTorch nn.LSTM/GRU/RNN :func:`from_torch` (stack)          :func:`to_torch`
+Flax Linen / NNX cells  :func:`from_flax` (cell)            :func:`to_flax`
+jax.experimental.rnn    :func:`from_jax_rnn` (stack)        :func:`to_jax_rnn`
+Keras weight lists      :func:`from_keras` (cell; stack     :func:`to_keras`
+                        layer for ``Bidirectional``)
+======================  ==================================  ==========================
 
 Every converter returns NumPy arrays with the source's dtype, checks every shape
 (nothing is reshaped or cast; a mismatch names the parameter) and is exact: the values
@@ -16,6 +17,7 @@ biases that are added to the same sum (PyTorch, cuDNN, Keras GRU), which jaxrnn 
 into one. jaxrnn -> source -> jaxrnn is bit-identical for every source; source ->
 jaxrnn -> source is bit-identical except that such a bias pair comes back merged.
 
+:func:`to_torch` and :func:`to_keras` also convert gradients (``into='grads'``).
 :func:`load` puts a converted tree into a model with the same checks;
 :func:`carry_to_torch` / :func:`carry_from_torch` convert stack carries to and from
 PyTorch's ``(h_n, c_n)``.
