@@ -138,7 +138,7 @@ def function_name(cell: Any, argument: str, value: Any, allowed: tuple[str, ...]
     cls = type(cell).__name__
     raise ValueError(
         f'{cls}({argument}={getattr(value, "__name__", value)!r}): the fused kernel computes '
-        f'{" or ".join(allowed)} only. For another function run flax\'s {cls} '
+        f"{' or '.join(allowed)} only. For another function run flax's {cls} "
         '(jaxrnn RNN runs any Flax cell step by step).'
     )
 

@@ -72,13 +72,13 @@ class FusedCell(cells.FusedCellBody, KernelAttributes, nn.RNNCellBase):
         carry of ``hidden`` units; returns the kernel NamedTuple."""
         if self.has_variable('params', 'recurrent_kernel'):
             name = type(self).__name__
-            rows = self.get_variable('params', 'input_kernel').shape[0]
+            rows: int = self.get_variable('params', 'input_kernel').shape[0]
             if rows != in_features:
                 raise ValueError(
                     f'inputs have {in_features} features but the parameters of this {name} '
                     f'(input_kernel {rows} x ...) expect {rows}.'
                 )
-            units = self.get_variable('params', 'recurrent_kernel').shape[0]
+            units: int = self.get_variable('params', 'recurrent_kernel').shape[0]
             if units != hidden:
                 raise ValueError(
                     f'carry has {hidden} units but the parameters of this {name} were '

@@ -122,6 +122,7 @@ class FusedCell(cells.FusedCellBody, nnx.RNNCellBase):
         keys = [stream() for _ in range(n)]  # one draw per part, as flax.nnx
         return self._new_carry(carry_init, keys, input_shape, self.hidden_features)
 
+
 class LSTMCell(cells.LSTMCellBody, FusedCell):
     r"""LSTM cell, gate order (i, f, g, o), carry ``(c, h)``; a drop-in for
     ``flax.nnx.LSTMCell`` / ``OptimizedLSTMCell``::

@@ -103,7 +103,7 @@ class RNN(rnn.RNNBody, nnx.Module):
         ``broadcast_rngs`` streams broadcast."""
         broadcast = nnx.All(nnx.RngState, self.broadcast_rngs)
         state_axes = nnx.StateAxes(
-            {broadcast: None, **(self.state_axes or {...: nnx.Carry})}  # type: ignore[dict-item]
+            {broadcast: None, **(self.state_axes or {...: nnx.Carry})}
         )
 
         @nnx.split_rngs(splits=1, only=self.broadcast_rngs, squeeze=True)

@@ -38,8 +38,10 @@ def _biased(params, seed=1):
     """Flax initialises biases to zero; shift every leaf so a test sees the biases."""
     leaves, tree = jax.tree.flatten(params)
     keys = jax.random.split(jax.random.key(seed), len(leaves))
-    noise = [0.3 * jax.random.normal(k, v.shape, v.dtype) for v, k in zip(leaves, keys)]
-    return jax.tree.unflatten(tree, [v + n for v, n in zip(leaves, noise, strict=True)])
+    shifted = [
+        v + 0.3 * jax.random.normal(k, v.shape, v.dtype) for v, k in zip(leaves, keys, strict=True)
+    ]
+    return jax.tree.unflatten(tree, shifted)
 
 
 @pytest.mark.parametrize('flax_cls,ours_cls', PAIRS, ids=IDS)
