@@ -102,9 +102,7 @@ class RNN(rnn.RNNBody, nnx.Module):
         ``flax.nnx.RNN`` runs it: the cell's state per ``state_axes``, the
         ``broadcast_rngs`` streams broadcast."""
         broadcast = nnx.All(nnx.RngState, self.broadcast_rngs)
-        state_axes = nnx.StateAxes(
-            {broadcast: None, **(self.state_axes or {...: nnx.Carry})}
-        )
+        state_axes = nnx.StateAxes({broadcast: None, **(self.state_axes or {...: nnx.Carry})})
 
         @nnx.split_rngs(splits=1, only=self.broadcast_rngs, squeeze=True)
         @nnx.compat.scan(
