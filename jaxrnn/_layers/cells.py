@@ -208,13 +208,17 @@ def blockwise(init: Initializer, num_blocks: int) -> Initializer:
 
     Flax's per-gate cells draw each gate's recurrent matrix separately (orthogonal per
     gate); a single orthogonal ``[h, 4h]`` draw would have a different distribution.
+    Each block is drawn in at least float32 and cast to ``dtype`` (as ``flax.nnx``'s
+    ``modified_orthogonal``: the QR of an orthogonal draw has no bfloat16 kernel on CPU).
     """
 
     def blocks(key, shape, dtype=jnp.float32):
         rows, cols = shape
         keys = jax.random.split(key, num_blocks)
         width = cols // num_blocks
-        return jnp.concatenate([init(k, (rows, width), dtype) for k in keys], axis=-1)
+        wide = jnp.promote_types(dtype, jnp.float32)
+        parts = [init(k, (rows, width), wide) for k in keys]
+        return jnp.concatenate(parts, axis=-1).astype(dtype)
 
     return blocks
 
