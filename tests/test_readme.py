@@ -29,7 +29,12 @@ def _python_blocks(section: str) -> list[str]:
 @pytest.mark.usefixtures('float32_defaults')
 @pytest.mark.parametrize(
     'section,count',
-    [('Stacks', 3), ('Bring your weights', 4), ('Trace mode and teaching views', 1)],
+    [
+        ('Switching from Flax', 1),
+        ('Stacks', 3),
+        ('Bring your weights', 4),
+        ('Trace mode and teaching views', 1),
+    ],
 )
 def test_readme_examples_run(section, count):
     """Each block runs as users run it: float32 and JAX's default rank promotion (Keras'

@@ -254,3 +254,22 @@ def test_lifted_transforms():
     for k in range(2):
         member = jax.tree.map(lambda a: a[k], ev)  # noqa: B023
         _close(ys[k], ours.apply(member, x))
+
+
+def test_other_flax_cells_run_step_by_step():
+    """A Flax cell jaxrnn does not compute (``MGUCell``) runs in ``jl.RNN`` with Flax's
+    numbers, on the same variables."""
+    x = _x()
+    v = nn.RNN(nn.MGUCell(H)).init(jax.random.key(0), x)
+    _close(jl.RNN(nn.MGUCell(H)).apply(v, x), nn.RNN(nn.MGUCell(H)).apply(v, x))
+
+
+def test_bfloat16_parameters():
+    """``param_dtype=jnp.bfloat16`` initializes (each recurrent block drawn in float32
+    and cast; Flax's Linen cells draw in bfloat16, which fails on a CPU) and runs."""
+    rnn = jl.RNN(jl.LSTMCell(H, param_dtype=jnp.bfloat16))
+    v = rnn.init(jax.random.key(0), _x())
+    assert {a.dtype for a in jax.tree.leaves(v)} == {jnp.dtype(jnp.bfloat16)}
+    block = np.asarray(v['params']['cell']['recurrent_kernel'][:, :H], np.float32)
+    np.testing.assert_allclose(block @ block.T, np.eye(H), atol=2e-2)
+    assert rnn.apply(v, _x()).shape == (B, T, H)
