@@ -48,6 +48,14 @@ Dense parameters is a user module and is left alone; but a user module whose sub
 ``i`` (Dense with bias) and ``h`` (Dense without bias) have exactly SimpleCell's shapes is
 converted as a SimpleCell: its parameters are those of one and say nothing else
 (convert such a model part by part). A tree without any Flax cell raises.
+
+**What comes back.** From a dict, a dict of the same paths (a FrozenDict for a FrozenDict;
+a lone top-level ``'params'`` around one cell is dropped, the single-cell form). A tree
+whose every leaf is alone under a ``'value'`` key, Orbax's form of an ``nnx.State``
+restored without a target, is first read as its pure dict. From an ``nnx.Module`` or
+``nnx.State``, the pure dict of its ``nnx.Param`` variables, which ``convert.load``
+writes into the same model built from ``jaxrnn.nnx`` (RNG state is not converted;
+batch statistics keep Flax's paths).
 """
 
 from __future__ import annotations
@@ -440,6 +448,8 @@ def from_flax(source):
         path: _from_layout(_get(tree, path, 'params'), layout, 'params' + _common.path_str(path))
         for path, layout in cells.items()
     }
+    if () in converted:
+        return converted[()]  # one cell: its params dict
     return _keep_frozen(_replace(tree, converted), source)
 
 
