@@ -28,7 +28,7 @@ def _python_blocks(section: str) -> list[str]:
 @pytest.mark.usefixtures('float32_defaults')
 @pytest.mark.parametrize(
     'section,count',
-    [('Stacks', 3), ('Bring your weights', 4), ('Trace mode and teaching views', 1)],
+    [('Stacks', 3), ('Bring your weights', 5), ('Trace mode and teaching views', 1)],
 )
 def test_readme_examples_run(section, count):
     blocks = _python_blocks(section)
