@@ -38,3 +38,12 @@ def test_streaming():
     first, last, carried, reset = _load('streaming').main(['--quick'])
     assert last < first / 2
     assert carried < reset / 2
+
+
+def test_checkpoint(capsys):
+    diff, first_loss, final_loss, restored_bit_for_bit = _load('checkpoint').main(['--quick'])
+    assert diff < 1e-6
+    assert final_loss < first_loss
+    assert restored_bit_for_bit
+    out = capsys.readouterr().out
+    assert f'max |logits(flax) - logits(jaxrnn)| = {diff:.1e}' in out

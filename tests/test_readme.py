@@ -32,7 +32,7 @@ def _python_blocks(section: str) -> list[str]:
     [
         ('Switching from Flax', 1),
         ('Stacks', 3),
-        ('Bring your weights', 4),
+        ('Bring your weights', 5),
         ('Trace mode and teaching views', 1),
     ],
 )

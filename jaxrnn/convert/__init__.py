@@ -4,7 +4,7 @@
 source                  to jaxrnn                           from jaxrnn
 ======================  ==================================  ==========================
 PyTorch nn.LSTM/GRU/RNN :func:`from_torch` (stack)          :func:`to_torch`
-Flax Linen / NNX cells  :func:`from_flax` (cell)            :func:`to_flax`
+Flax Linen / NNX        :func:`from_flax` (cell or model)   :func:`to_flax`
 jax.experimental.rnn    :func:`from_jax_rnn` (stack)        :func:`to_jax_rnn`
 Keras weight lists      :func:`from_keras` (cell; stack     :func:`to_keras`
                         layer for ``Bidirectional``)

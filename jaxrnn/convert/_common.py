@@ -41,6 +41,20 @@ def copies(tree):
     return np.array(tree, copy=True)
 
 
+def flatten(tree, prefix: tuple = ()):
+    """Yields ``(path, leaf)`` for every leaf of a nested mapping (``path`` a key tuple)."""
+    if isinstance(tree, Mapping):
+        for key, value in tree.items():
+            yield from flatten(value, prefix + (key,))
+    else:
+        yield prefix, tree
+
+
+def path_str(keys) -> str:
+    """``('a', 0)`` -> ``"['a'][0]"``, the indexing that reaches a leaf."""
+    return ''.join(f'[{k!r}]' for k in keys)
+
+
 def add(a, b) -> np.ndarray:
     """``a + b``, keeping ``a`` bit for bit where ``b`` is zero (``-0.0 + 0.0`` would
     give ``+0.0``), so merging a bias with the zeros a converter wrote is exact."""

@@ -8,41 +8,36 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-
-def _flatten(tree, prefix=()):
-    if isinstance(tree, Mapping):
-        for key, value in tree.items():
-            yield from _flatten(value, prefix + (key,))
-    else:
-        yield prefix, tree
+from jaxrnn.convert import _common
 
 
-def _path(keys) -> str:
-    return ''.join(f'[{k!r}]' for k in keys)
-
-
-def _check(params: Mapping, reference: Mapping):
-    ours = dict(_flatten(params))
-    theirs = dict(_flatten(reference))
-    missing = sorted(set(theirs) - set(ours))
-    extra = sorted(set(ours) - set(theirs))
+def check(params: Mapping, reference: Mapping, holder: str = 'the model'):
+    """Raises unless ``params`` has exactly the leaves of ``reference`` (an array tree or
+    an abstract one of ``jax.ShapeDtypeStruct``) with their shapes and dtypes; errors name
+    the leaf's path and ``holder`` (what ``reference`` describes)."""
+    ours = dict(_common.flatten(params))
+    theirs = dict(_common.flatten(reference))
+    missing = sorted(set(theirs) - set(ours), key=str)
+    extra = sorted(set(ours) - set(theirs), key=str)
     if missing:
-        raise ValueError(f'params are missing {_path(missing[0])} (and {len(missing) - 1} more).')
+        raise ValueError(
+            f'params are missing {_common.path_str(missing[0])} (and {len(missing) - 1} more).'
+        )
     if extra:
         raise ValueError(
-            f'params have {_path(extra[0])}, which the model does not (and {len(extra) - 1} more).'
+            f'params have {_common.path_str(extra[0])}, which {holder} does not '
+            f'(and {len(extra) - 1} more).'
         )
     for key, ref in theirs.items():
-        value = ours[key]
+        value, where = ours[key], f'params{_common.path_str(key)}'
         if tuple(np.shape(value)) != tuple(np.shape(ref)):
             raise ValueError(
-                f'params{_path(key)} has shape {tuple(np.shape(value))}; the model expects '
+                f'{where} has shape {tuple(np.shape(value))}; {holder} expects '
                 f'{tuple(np.shape(ref))}.'
             )
         if np.dtype(jnp.result_type(value)) != np.dtype(jnp.result_type(ref)):
             raise TypeError(
-                f'params{_path(key)} is {jnp.result_type(value)}; the model holds '
-                f'{jnp.result_type(ref)}.'
+                f'{where} is {jnp.result_type(value)}; {holder} holds {jnp.result_type(ref)}.'
             )
 
 
@@ -64,11 +59,11 @@ def load(params: Mapping, target) -> Any:
 
     if isinstance(target, nnx.Module):
         reference = nnx.to_pure_dict(nnx.state(target, nnx.Param))
-        _check(params, reference)
+        check(params, reference)
         nnx.update(target, jax.tree.map(jnp.asarray, dict(params)))
         return target
     if isinstance(target, Mapping):
-        _check(params, target)
+        check(params, target)
         return jax.tree.map(jnp.asarray, dict(params))
     raise TypeError(
         f'load target must be a flax.nnx Module or a params dict, got {type(target).__name__}.'
