@@ -1,8 +1,9 @@
 """A Flax user switches one import: flax.linen.RNN(OptimizedLSTMCell) -> jaxrnn.linen.
 
-Builds a small sentiment-style classifier twice (Flax's layer and jaxrnn's), loads the
-same weights into both, checks the logits agree, then trains the jaxrnn model for a few
-optax steps on a toy task.
+Builds a small sentiment-style classifier twice (Flax's classes and jaxrnn's, the same
+names), converts Flax's variables with one ``convert.from_flax`` call (the parameter paths
+stay the same; each cell's gate weights are fused), checks the logits agree, then trains
+the jaxrnn model for a few optax steps on a toy task.
 
   python examples/swap_flax.py [--quick]
 """
@@ -18,29 +19,19 @@ import numpy as np
 import optax
 
 import jaxrnn.linen as jl
+from jaxrnn import convert
 
 
 class Classifier(nn.Module):
     hidden: int
-    rnn_module: object  # flax.linen or jaxrnn.linen
+    rnn_module: object  # flax.linen or jaxrnn.linen: the only difference
 
     @nn.compact
     def __call__(self, x, lengths):
-        # The only line that differs between the two libraries. Naming the cell keeps
-        # the parameter paths identical (Flax names inline cells after their class).
-        cell_cls = nn.OptimizedLSTMCell if self.rnn_module is nn else jl.LSTMCell
-        rnn = self.rnn_module.RNN(cell_cls(self.hidden, name='lstm'), return_carry=True)
+        api = self.rnn_module
+        rnn = api.RNN(api.OptimizedLSTMCell(self.hidden), return_carry=True)
         (c, h), _ = rnn(x, seq_lengths=lengths)
         return nn.Dense(2)(h)
-
-
-def fuse_lstm(p):
-    """flax.linen LSTM cell params (per-gate Dense) -> jaxrnn's fused layout."""
-    return {
-        'input_kernel': jnp.concatenate([p[f'i{g}']['kernel'] for g in 'ifgo'], -1),
-        'recurrent_kernel': jnp.concatenate([p[f'h{g}']['kernel'] for g in 'ifgo'], -1),
-        'bias': jnp.concatenate([p[f'h{g}']['bias'] for g in 'ifgo'], -1),
-    }
 
 
 def main(argv=None):
@@ -59,8 +50,7 @@ def main(argv=None):
     flax_model = Classifier(hidden, nn)
     ours = Classifier(hidden, jl)
     flax_vars = flax_model.init(jax.random.key(0), x, lengths)
-    params = dict(flax_vars['params'])
-    params['lstm'] = fuse_lstm(params['lstm'])
+    params = convert.from_flax(flax_vars)['params']  # same paths, each cell fused
     diff = jnp.max(
         jnp.abs(
             flax_model.apply(flax_vars, x, lengths) - ours.apply({'params': params}, x, lengths)
