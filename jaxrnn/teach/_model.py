@@ -18,6 +18,7 @@ import numpy as np
 import optax
 
 import jaxrnn.linen as jl
+from jaxrnn.convert._common import flatten
 
 CELLS = ('lstm', 'gru')
 _TOKEN = re.compile(r"[a-z']+|[.,!?]")
@@ -111,17 +112,9 @@ class Trained:
             'embed': np.array(self.embed),
             'hidden': np.array(self.hidden),
         }
-        for key, value in _flatten(self.params):
+        for key, value in flatten(self.params):
             arrays['params/' + '/'.join(key)] = np.asarray(value)
         np.savez(path, **arrays)
-
-
-def _flatten(tree, prefix=()):
-    if isinstance(tree, dict):
-        for key, value in tree.items():
-            yield from _flatten(value, prefix + (key,))
-    else:
-        yield prefix, tree
 
 
 def load(path) -> Trained:
@@ -142,7 +135,7 @@ def load(path) -> Trained:
     model = LanguageModel(len(vocab), cell, embed, hidden)
     shapes = jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, 2), jnp.int32))['params']
     params: dict = {}
-    for key, spec in _flatten(shapes):
+    for key, spec in flatten(shapes):
         name = 'params/' + '/'.join(key)
         if name not in data:
             raise TeachError(f'{str(path)!r} has no {name!r}.')

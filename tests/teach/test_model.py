@@ -32,7 +32,7 @@ def test_training_lowers_the_loss_and_round_trips(tmp_path):
     trained.save(tmp_path / 'gru.npz')
     loaded = teach.load(tmp_path / 'gru.npz')
     assert loaded.cell == 'gru' and loaded.vocab == trained.vocab
-    for a, b in zip(_model._flatten(loaded.params), _model._flatten(trained.params), strict=True):
+    for a, b in zip(_model.flatten(loaded.params), _model.flatten(trained.params), strict=True):
         assert a[0] == b[0]
         np.testing.assert_array_equal(a[1], b[1])
 
