@@ -33,30 +33,29 @@ step instead (:func:`recurrence_in_loop`, chosen by ``_backend.projection_mode``
 
 Gradient checkpointing (``Config.checkpoint_every = k``, :func:`recurrence_checkpointed`).
 The backward pass above reads every step's ``saved`` values and outputs, kept by the
-forward pass: ``O(t)`` memory per layer until the backward pass. With ``k`` the forward
-loop runs in chunks of ``k`` steps (a ``lax.scan`` over ``t // k`` chunks around the step
-loop, and a last chunk of ``t % k`` steps run on its own) and keeps only the state
-entering each chunk; the backward pass recomputes each chunk's residuals from its
-checkpoint and runs the reverse loop above over the chunk::
+forward pass, and makes ``dxp [t, b, g]`` before the weight-gradient matmuls: ``O(t)``
+memory per layer, ``g`` values per step. With ``k`` the forward loop runs in chunks of
+``k`` steps (a ``lax.scan`` over ``t // k`` chunks around the step loop, and a last chunk
+of ``t % k`` steps run on its own) and keeps only the state entering each chunk; the
+backward pass recomputes each chunk's residuals from its checkpoint, runs the reverse loop
+above over the chunk and adds the chunk's weight gradients to running sums::
 
   # forward: keeps ceil(t / k) states [b, h] (and the inputs x, which dW_ih needs anyway)
   for c in chunks:  checkpoint[c] = state;  state, ys[c] = forward(x[c], state)
   # backward, chunks from the last processed to the first
   for c in reversed(chunks):
     ys_c, saved_c = forward(x[c], checkpoint[c])            # k steps recomputed
-    dxp[c], dstate = reverse_loop(saved_c, ys_c, dys[c], dstate)
-  dW_hh, dW_ih, db, dx = matmuls over all steps of dxp     # as without checkpointing
+    dxp_c, dstate = reverse_loop(saved_c, ys_c, dys[c], dstate)
+    dW_hh += h_prev_c^T dxp_c;  dW_ih += x_c^T dxp_c;  db += sum(dxp_c);  dx[c] = dxp_c W_ih^T
 
-Residuals ``O(t / k)`` states, plus ``O(k)`` steps' residuals while a chunk is being
-differentiated; extra cost one forward pass. The hoisted projection becomes one
-``[k, b, g]`` matmul per chunk (no ``[t, b, g]`` pre-activations are kept). The weight
-gradients stay single matmuls over all steps, from the chunks' ``dxp`` (and the
-``saved`` values and previous states ``recurrent_grads`` reads) gathered in time order:
-the same operations in the same order as without checkpointing, hence the same
-gradients (up to XLA compiling the two programs' loops differently:
-``tests/kernels/test_checkpoint.py``). ``'auto'`` is ``k = ceil(sqrt(t))``
-(:func:`checkpoint_chunk`). The Pallas forward composes (one kernel launch per chunk);
-cuDNN's and trace mode's do not (``jaxrnn.kernels._api`` raises).
+Kept between the passes: ``ceil(t / k)`` states; while a chunk is differentiated, ``k``
+steps of residuals and ``dxp``; extra cost one forward pass. The hoisted projection
+becomes one ``[k, b, g]`` matmul per chunk. Each weight gradient is a sum over chunks of
+one matmul per chunk instead of one matmul over all steps: the same terms summed in
+another order, so the gradients agree with the unchunked ones to float32 rounding, not
+bit for bit (``tests/kernels/test_checkpoint.py`` bounds the difference). ``'auto'`` is
+``k = ceil(sqrt(t))`` (:func:`checkpoint_chunk`). The Pallas forward composes (one kernel
+launch per chunk); cuDNN's and trace mode's do not (``jaxrnn.kernels._api`` raises).
 
 Everything that selects a code path is a field of the static :class:`Config`, so it is
 part of the jit cache key.
@@ -292,24 +291,11 @@ def _backward(cell, cfg, residuals, cotangents):
     prev = _previous_states(cell, cfg, ys, saved, state0, lengths)
     if hand_written(cell, cfg):
         dxp, dstate0 = _reverse_cell(cell, cfg, rec, ys, saved, prev, mask, cotangents)
-        dxp, saved, prev = _materialized((dxp, saved, prev))
         drec = _recurrent_grads(cell, cfg, dxp, saved, prev)
     else:
         drec, dxp, dstate0 = _reverse_vjp(cell, cfg, rec, xp, prev, mask, cotangents)
-        dxp = _materialized(dxp)
     drec, dstate0 = _cast_grads(drec, dstate0, rec, state0)
     return drec, dxp, dstate0
-
-
-def _materialized(tree):
-    """Each array of ``tree`` through its own ``lax.optimization_barrier``: the arrays the
-    weight-gradient matmuls read after the reverse loop (``dxp``, ``saved``, the previous
-    states) are then materialized ``[t, b, ...]`` buffers, not fused with how they were
-    made (a concatenation in :func:`_previous`, the chunks of :func:`_chunk_loop`), so
-    XLA compiles these matmuls and sums alike (same kernels, same summation order) with
-    and without checkpointing. One barrier per array: an array ``recurrent_grads`` does
-    not read stays unused, and JAX removes it and the loop output that made it."""
-    return jax.tree.map(jax.lax.optimization_barrier, tree)
 
 
 def _previous_states(cell, cfg, ys, saved, state0, lengths) -> tuple[Array, ...]:
@@ -453,26 +439,8 @@ def _in_loop_fwd(cell, cfg, rec, w_ih, b, x, state0, lengths):
 def _in_loop_bwd(cell, cfg, residuals, cotangents):
     inner, w_ih, b, x = residuals
     drec, dxp, dstate0 = _backward(cell, cfg, inner, cotangents)
-    return (drec, *_input_grads(cfg, w_ih, b, x, dxp), dstate0, None)
-
-
-def _input_grads(cfg, w_ih, b, x, dxp) -> tuple[Array, Array, Array]:
-    """``(dW_ih, db, dx)`` of the input projection ``x @ W_ih + b`` from ``dxp [t, b, g]``,
-    each one matmul (or sum) over all steps: ``dW_ih = x^T dxp``, ``db = sum dxp``, ``dx =
-    dxp W_ih^T``. With ``cfg.projection == 'in_loop'`` as :func:`recurrence_in_loop` writes
-    them out; else by ``jax.vjp`` of :func:`project_time_major`, the operations JAX's
-    autodiff runs for the hoisted projection in front of :func:`recurrence`."""
-    if cfg.projection == 'in_loop':
-        dw = _math.outer_sum(x, dxp, cfg.cdt, cfg.acc, cfg.precision).astype(w_ih.dtype)
-        db = jnp.sum(dxp, axis=(0, 1)).astype(b.dtype)
-        dx = _math.einsum('tbg,ig->tbi', dxp, w_ih, cfg.cdt, cfg.acc, cfg.precision)
-        return dw, db, dx.astype(x.dtype)
-
-    def projection(w_ih, b, x):
-        return project_time_major(x, w_ih, b, cfg.cdt, cfg.acc, cfg.precision)
-
-    _, vjp = jax.vjp(projection, w_ih, b, x)
-    return vjp(dxp.astype(cfg.acc))
+    dw, db, dx = _input_grads_acc(cfg, w_ih, x, dxp)
+    return drec, dw.astype(w_ih.dtype), db.astype(b.dtype), dx.astype(x.dtype), dstate0, None
 
 
 recurrence_in_loop.defvjp(_in_loop_fwd, _in_loop_bwd)
@@ -581,18 +549,17 @@ def recurrence_checkpointed(cell, cfg: Config, rec, w_ih, b, x, state0, lengths)
     Backward: for each chunk, from the last processed to the first, the chunk's forward
     runs again from its checkpoint, keeping its ``saved`` values and outputs (``k``
     steps of them), and the reverse loop (:func:`_reverse_cell` or :func:`_reverse_vjp`)
-    runs over the chunk, carrying the state gradients (and, for ``jax.vjp``, the
-    recurrent parameters' running sum) into the chunk before it::
+    runs over the chunk, carrying the state gradients into the chunk before it. The
+    chunk's weight gradients (:func:`_recurrent_grads`, or :func:`_reverse_vjp`'s running
+    sum, and :func:`_input_grads_acc`) are added to running sums in ``acc``, and its
+    ``dx`` is emitted::
 
       for c in chunks, last processed first:
         ys_c, saved_c = forward(x_c, checkpoint_c)          # k steps, recomputed
         dxp_c, dstate = reverse_loop(saved_c, ys_c, dys_c, dstate)
+        dW_hh += h_prev_c^T dxp_c; dW_ih += x_c^T dxp_c; db += sum(dxp_c); dx_c = dxp_c W_ih^T
 
-    The weight gradients are then the single matmuls over all steps of the unchunked
-    path, ``dW_hh`` (:func:`_recurrent_grads`, from the chunks' ``dxp``, ``saved`` and
-    previous states gathered in time order) and ``dW_ih``, ``db``, ``dx``
-    (:func:`_input_grads`), so every gradient is computed by the same operations, in the
-    same order, as without checkpointing. Extra cost: one forward pass.
+    No ``[t, b, g]`` array exists in either pass. Extra cost: one forward pass.
 
     Args:
       x: ``[t, b, i]`` time-major inputs, zero at padded steps.
@@ -617,6 +584,7 @@ def _checkpointed_bwd(cell, cfg, residuals, cotangents):
     cell_bwd = hand_written(cell, cfg)
 
     def chunk(carry, steps_c, entry, start):
+        dstate, (drec, dw, db) = carry
         x_c, dys_c = steps_c
         lengths_c = _shift(lengths, start)
         _, ys_c, saved_c, xp_c = _chunk_forward(
@@ -626,27 +594,34 @@ def _checkpointed_bwd(cell, cfg, residuals, cotangents):
         mask_c = _time_mask(lengths_c, x_c.shape[0])
         if cell_bwd:
             dxp_c, dentry = _reverse_cell(
-                cell, cfg, rec, ys_c, saved_c, prev_c, mask_c, (carry, dys_c)
+                cell, cfg, rec, ys_c, saved_c, prev_c, mask_c, (dstate, dys_c)
             )
-            return dentry, ((dxp_c, saved_c, prev_c), ())
-        dstate, drec = carry
-        drec, dxp_c, dentry = _reverse_vjp(
-            cell, cfg, rec, xp_c, prev_c, mask_c, (dstate, dys_c), drec
-        )
-        return (dentry, drec), ((dxp_c, (), ()), ())
+            drec_c = _recurrent_grads(cell, cfg, dxp_c, saved_c, prev_c)
+            drec = tuple(s + d.astype(s.dtype) for s, d in zip(drec, drec_c, strict=True))
+        else:
+            drec, dxp_c, dentry = _reverse_vjp(
+                cell, cfg, rec, xp_c, prev_c, mask_c, (dstate, dys_c), drec
+            )
+        dw_c, db_c, dx_c = _input_grads_acc(cfg, w_ih, x_c, dxp_c)
+        sums = (drec, dw + dw_c, db + db_c)
+        return (dentry, sums), (dx_c.astype(x.dtype), ())
 
-    init = tuple(dfinal) if cell_bwd else (tuple(dfinal), _zero_grads(rec, cfg))
-    every = cfg.checkpoint_every
-    carry, (dxp, saved, prev), _ = _chunk_loop(
-        chunk, init, (x, dys), checkpoints, every, not cfg.reverse
+    zeros = (_zero_grads(rec, cfg), jnp.zeros(w_ih.shape, cfg.acc), jnp.zeros(b.shape, cfg.acc))
+    (dstate0, (drec, dw, db)), dx, _ = _chunk_loop(
+        chunk, (tuple(dfinal), zeros), (x, dys), checkpoints, cfg.checkpoint_every, not cfg.reverse
     )
-    dxp, saved, prev = _materialized((dxp, saved, prev))
-    if cell_bwd:
-        dstate0, drec = carry, _recurrent_grads(cell, cfg, dxp, saved, prev)
-    else:
-        dstate0, drec = carry
     drec, dstate0 = _cast_grads(drec, dstate0, rec, checkpoints)  # the states' dtypes
-    return (drec, *_input_grads(cfg, w_ih, b, x, dxp), dstate0, None)
+    return drec, dw.astype(w_ih.dtype), db.astype(b.dtype), dx, dstate0, None
+
+
+def _input_grads_acc(cfg, w_ih, x, dxp) -> tuple[Array, Array, Array]:
+    """``(dW_ih, db, dx)`` of the input projection ``x @ W_ih + b`` from ``dxp [t, b, g]``,
+    in ``cfg.acc``: ``dW_ih = x^T dxp`` and ``dx = dxp W_ih^T`` one matmul each,
+    ``db = sum dxp``."""
+    dw = _math.outer_sum(x, dxp, cfg.cdt, cfg.acc, cfg.precision)
+    db = jnp.sum(dxp.astype(cfg.acc), axis=(0, 1))
+    dx = _math.einsum('tbg,ig->tbi', dxp, w_ih, cfg.cdt, cfg.acc, cfg.precision)
+    return dw, db, dx
 
 
 recurrence_checkpointed.defvjp(_checkpointed_fwd, _checkpointed_bwd)
