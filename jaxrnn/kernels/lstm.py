@@ -154,11 +154,12 @@ def lstm(
         the forward pass keeps every step's gates and state for the backward pass,
         ``O(t)`` memory. ``k`` (a positive int): it keeps only the state entering each
         chunk of ``k`` steps (``ceil(t / k)`` states ``[*batch, h]``); the backward pass
-        recomputes each chunk's gates from its checkpoint, then runs the usual reverse
-        loop over it, so the residuals are ``O(t / k + k)`` steps' worth and the extra
-        cost is one forward pass. ``'auto'``: ``k = ceil(sqrt(t))``. The gradients are
-        the same as without it (same operations in the same order; bit for bit on
-        CPU in the tests). Not with ``trace=True`` or ``backend='cudnn'`` (a
+        recomputes each chunk's gates from its checkpoint, runs the usual reverse loop
+        over it and adds the chunk's weight gradients to running sums, so what it keeps
+        is ``O(t / k + k)`` steps' worth and the extra cost is one forward pass.
+        ``'auto'``: ``k = ceil(sqrt(t))``. The gradients equal those without it to
+        float32 rounding (the weight gradients are summed chunk by chunk, a different
+        order of the same terms). Not with ``trace=True`` or ``backend='cudnn'`` (a
         ValueError); see :func:`jaxrnn.kernels._scan.recurrence_checkpointed`.
 
     Returns:
