@@ -8,6 +8,7 @@ import functools
 from typing import Any, Callable
 
 import jax
+import jax.extend
 import numpy as np
 
 from jaxrnn import kernels
@@ -132,3 +133,28 @@ def lengths_for(rng, batch, steps):
     if batch >= 2:
         lengths[0], lengths[1] = steps, 0
     return lengths.astype(np.int32)
+
+
+def scan_lengths(jaxpr, found=None) -> list[int]:
+    """The ``length`` of every scan in a jaxpr, recursively: a gradient with
+    ``checkpoint_every=k`` over ``t`` steps loops over ``t // k`` chunks of ``k`` steps,
+    one without it over the ``t`` steps."""
+    found = [] if found is None else found
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == 'scan':
+            found.append(eqn.params['length'])
+        for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+            scan_lengths(sub, found)
+    return found
+
+
+def grads_and_loops(apply, params, x):
+    """The gradient of a loss of ``apply(params, x)`` w.r.t. ``(params, x)``, and the set
+    of the lengths of the loops its program runs (:func:`scan_lengths`)."""
+
+    def loss(params, x):
+        out = apply(params, x)
+        return sum((leaf**2).sum() for leaf in jax.tree.leaves(out))
+
+    grads = jax.grad(loss, argnums=(0, 1))(params, x)
+    return grads, set(scan_lengths(jax.make_jaxpr(jax.grad(loss))(params, x).jaxpr))

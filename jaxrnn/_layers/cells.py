@@ -86,6 +86,7 @@ class FusedCellBody:
         time_major: bool = False,
         unroll: int = 1,
         trace: bool = False,
+        checkpoint_every: int | str | None = None,
     ):
         """The whole sequence through the fused kernel (see ``jaxrnn.kernels``).
 
@@ -95,12 +96,17 @@ class FusedCellBody:
           seq_lengths, reverse, time_major, unroll, trace: as in
             :func:`jaxrnn.kernels.lstm`; with ``reverse`` the outputs stay aligned with
             the inputs.
+          checkpoint_every: gradient checkpointing every ``k`` steps (``'auto'``:
+            ``ceil(sqrt(t))``), as in :func:`jaxrnn.kernels.lstm`: the backward pass
+            recomputes each chunk's gates from the state kept at its start.
 
         Returns:
           ``(final_carry, outputs)``, or ``(final_carry, outputs, trace)``.
         """
         layout(inputs, time_major)
-        args = kernel.SequenceArgs(seq_lengths, reverse, time_major, unroll, trace)
+        args = kernel.SequenceArgs(
+            seq_lengths, reverse, time_major, unroll, trace, checkpoint_every
+        )
         return kernel.sequence(self, inputs, carry, args)
 
     def _new_carry(self, carry_init: Initializer, keys, input_shape, hidden: int):

@@ -7,7 +7,7 @@
 - The two kernel calls, :func:`sequence` and :func:`step`: a layer calls
   ``_api.run_sequence`` / ``_api.run_step`` directly, with the kernel cell, and leaves to
   them every check they make (inputs, dtypes, feature sizes, carry shapes,
-  ``seq_lengths``, ``unroll``, ``trace``, ``backend``).
+  ``seq_lengths``, ``unroll``, ``trace``, ``backend``, ``checkpoint_every``).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ class SequenceArgs(NamedTuple):
     time_major: bool
     unroll: int
     trace: bool
+    checkpoint_every: int | str | None = None
 
 
 def sequence(cell: Any, inputs, carry, args: SequenceArgs) -> Any:
@@ -67,6 +68,7 @@ def sequence(cell: Any, inputs, carry, args: SequenceArgs) -> Any:
         precision=cell.precision,
         trace=args.trace,
         backend=cell.backend,
+        checkpoint_every=args.checkpoint_every,
     )
 
 

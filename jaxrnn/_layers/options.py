@@ -76,6 +76,10 @@ class RNNOptions(TypedDict, total=False):
         for Flax's ``RNNBase`` protocol only and raises if one is given.
       trace: also return every gate at every step (jaxrnn cells only), last in the
         result.
+      checkpoint_every: gradient checkpointing every ``k`` steps, ``'auto'`` or ``None``
+        (the attribute); see :func:`jaxrnn.kernels.lstm`. jaxrnn cells only (another
+        cell runs step by step, with no custom backward to checkpoint: a ValueError).
+        ``Bidirectional`` passes it to both RNNs.
     """
 
     initial_carry: Any
@@ -85,6 +89,7 @@ class RNNOptions(TypedDict, total=False):
     reverse: bool | None
     keep_order: bool | None
     trace: bool
+    checkpoint_every: int | str | None
 
 
 class StackCallOptions(TypedDict, total=False):
@@ -98,6 +103,8 @@ class StackCallOptions(TypedDict, total=False):
       return_carry, time_major: override the attributes.
       trace: also return every gate at every step, ``trace[layer][direction]``, last in
         the result.
+      checkpoint_every: gradient checkpointing in every layer and direction (``k``,
+        ``'auto'``, or ``None`` for the attribute); see :func:`jaxrnn.kernels.lstm`.
     """
 
     initial_carry: Any
@@ -105,6 +112,7 @@ class StackCallOptions(TypedDict, total=False):
     return_carry: bool | None
     time_major: bool | None
     trace: bool
+    checkpoint_every: int | str | None
 
 
 # Each cell kind's own option, and the (cell, stack) that take it.

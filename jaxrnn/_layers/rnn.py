@@ -29,6 +29,7 @@ class RNNArgs(NamedTuple):
     reverse: bool
     keep_order: bool
     trace: bool
+    checkpoint_every: int | str | None
     time_axis: int
     batch_dims: tuple[int, ...]
 
@@ -43,9 +44,9 @@ class RNNBody:
     processing order, or input order with ``keep_order``.
 
     The framework's class declares ``cell``, ``time_major``, ``return_carry``,
-    ``reverse``, ``keep_order``, ``unroll`` and the hooks ``_initialize_carry(key,
-    input_shape)``, ``_scan(inputs, carry, valid, time_axis)``, ``_sow_trace(trace)``
-    and ``_check_fused()``.
+    ``reverse``, ``keep_order``, ``unroll``, ``checkpoint_every`` and the hooks
+    ``_initialize_carry(key, input_shape)``, ``_scan(inputs, carry, valid, time_axis)``,
+    ``_sow_trace(trace)`` and ``_check_fused()``.
     """
 
     cell: Any
@@ -54,6 +55,7 @@ class RNNBody:
     reverse: bool
     keep_order: bool
     unroll: int
+    checkpoint_every: int | str | None
 
     def _initialize_carry(self, key, input_shape: tuple[int, ...]) -> Any:
         raise NotImplementedError
@@ -77,6 +79,13 @@ class RNNBody:
                 'trace=True needs a jaxrnn cell (LSTMCell, GRUCell, SimpleCell); '
                 f'{type(self.cell).__name__} has no fused kernel to trace.'
             )
+        checkpoint_every = override(options, 'checkpoint_every', self)
+        if checkpoint_every is not None and not isinstance(self.cell, FusedCellBody):
+            raise ValueError(
+                f'checkpoint_every={checkpoint_every!r} needs a jaxrnn cell (LSTMCell, '
+                f'GRUCell, SimpleCell); {type(self.cell).__name__} runs step by step under '
+                "the framework's scan, which has no custom backward pass to checkpoint."
+            )
         time_major = override(options, 'time_major', self)
         time_axis, batch_dims = layout(inputs, time_major, self.cell.num_feature_axes)
         return RNNArgs(
@@ -88,6 +97,7 @@ class RNNBody:
             reverse=override(options, 'reverse', self),
             keep_order=override(options, 'keep_order', self),
             trace=trace,
+            checkpoint_every=checkpoint_every,
             time_axis=time_axis,
             batch_dims=batch_dims,
         )
@@ -105,7 +115,12 @@ class RNNBody:
         if fused:  # the kernel checks seq_lengths, dtypes, features and the carry
             self._check_fused()
             sequence = kernel.SequenceArgs(
-                args.seq_lengths, args.reverse, args.time_major, self.unroll, args.trace
+                args.seq_lengths,
+                args.reverse,
+                args.time_major,
+                self.unroll,
+                args.trace,
+                args.checkpoint_every,
             )
             out = kernel.sequence(self.cell, inputs, carry, sequence)
             carry, outputs = out[:2]
@@ -136,9 +151,13 @@ class BidirectionalBody:
     ``trace`` the trace ``(forward_trace, backward_trace)`` comes last, both in input
     order.
 
+    ``checkpoint_every`` (call argument or attribute), when not ``None``, is passed to
+    both RNNs as their call argument (it overrides their attributes).
+
     The framework's class declares ``forward_rnn``, ``backward_rnn``, ``merge_fn``,
-    ``time_major``, ``return_carry`` and the hook ``_direction_keys(key) -> (forward
-    keywords, backward keywords)`` (Linen splits ``init_key``, NNX passes ``rngs``).
+    ``time_major``, ``return_carry``, ``checkpoint_every`` and the hook
+    ``_direction_keys(key) -> (forward keywords, backward keywords)`` (Linen splits
+    ``init_key``, NNX passes ``rngs``).
     """
 
     forward_rnn: Any
@@ -146,6 +165,7 @@ class BidirectionalBody:
     merge_fn: Any
     time_major: bool
     return_carry: bool
+    checkpoint_every: int | str | None
 
     def _direction_keys(self, key) -> tuple[dict[str, Any], dict[str, Any]]:
         raise NotImplementedError
@@ -174,6 +194,9 @@ class BidirectionalBody:
         )
         if trace:  # only then: another RNN (Flax's) has no trace argument
             common['trace'] = True
+        checkpoint_every = override(options, 'checkpoint_every', self)
+        if checkpoint_every is not None:  # likewise
+            common['checkpoint_every'] = checkpoint_every
         key_fwd, key_bwd = self._direction_keys(key)
         fwd = self.forward_rnn(inputs, initial_carry=carry_fwd, reverse=False, **common, **key_fwd)
         bwd = self.backward_rnn(

@@ -26,6 +26,7 @@ class StackArgs(NamedTuple):
     time_major: bool
     trace: bool
     unroll: int
+    checkpoint_every: int | str | None
 
 
 class LayerBody:
@@ -44,7 +45,12 @@ class LayerBody:
         carries, outputs, traces = [], [], []
         for d, cell in enumerate(cells):
             sequence = kernel.SequenceArgs(
-                args.seq_lengths, d == 1, args.time_major, args.unroll, args.trace
+                args.seq_lengths,
+                d == 1,
+                args.time_major,
+                args.unroll,
+                args.trace,
+                args.checkpoint_every,
             )
             out = kernel.sequence(cell, inputs, None if carry is None else carry[d], sequence)
             carries.append(out[0])
@@ -65,7 +71,7 @@ class StackBody:
     ``[layer][direction]``.
 
     The framework's class declares ``num_layers``, ``bidirectional``, ``time_major``,
-    ``return_carry``, ``unroll`` and the hooks ``_layer_modules()`` (the
+    ``return_carry``, ``unroll``, ``checkpoint_every`` and the hooks ``_layer_modules()`` (the
     :class:`LayerBody` modules) and ``_sow_trace(trace)``; it passes its dropout as a
     function of the outputs.
     """
@@ -75,6 +81,7 @@ class StackBody:
     time_major: bool
     return_carry: bool
     unroll: int
+    checkpoint_every: int | str | None
 
     def _layer_modules(self) -> Sequence[Any]:
         raise NotImplementedError
@@ -97,6 +104,7 @@ class StackBody:
             time_major=time_major,
             trace=options.get('trace', False),
             unroll=self.unroll,
+            checkpoint_every=override(options, 'checkpoint_every', self),
         )
 
     def _apply(self, inputs, dropout: Callable, options: StackCallOptions):

@@ -125,6 +125,34 @@ def _check_unroll(unroll):
         raise ValueError(f'unroll must be a positive int, got {unroll!r}.')
 
 
+def check_checkpoint_every(checkpoint_every) -> None:
+    """``None``, a positive int or ``'auto'``, else a TypeError or ValueError naming the
+    argument and the value given."""
+    if checkpoint_every is None or checkpoint_every == 'auto':
+        return
+    if isinstance(checkpoint_every, (bool, np.bool_)) or not isinstance(
+        checkpoint_every, (int, np.integer, str)
+    ):
+        raise TypeError(
+            "checkpoint_every must be None, a positive int or 'auto', got "
+            f'{checkpoint_every!r} ({type(checkpoint_every).__name__}).'
+        )
+    if isinstance(checkpoint_every, str) or checkpoint_every < 1:
+        raise ValueError(
+            f"checkpoint_every must be None, a positive int or 'auto', got {checkpoint_every!r}."
+        )
+
+
+def checkpoint_steps(checkpoint_every, num_steps: int) -> int | None:
+    """The chunk size ``k`` of a checked ``checkpoint_every`` for ``num_steps`` steps:
+    ``'auto'`` is :func:`jaxrnn.kernels._scan.checkpoint_chunk` (``ceil(sqrt(t))``)."""
+    if checkpoint_every is None:
+        return None
+    if checkpoint_every == 'auto':
+        return _scan.checkpoint_chunk(num_steps)
+    return int(checkpoint_every)
+
+
 def _check_inputs(x, name: str, layout: str, min_rank: int, in_features: int):
     """Rank, floating dtype and feature size of ``x``; returns its shape."""
     shape, dtype = _shape_dtype(x, name)
@@ -154,6 +182,7 @@ def run_sequence(
     precision=None,
     trace: bool = False,
     backend: Backend = 'auto',
+    checkpoint_every: int | str | None = None,
 ):
     """Runs any :class:`~jaxrnn.kernels.Cell` over a sequence: checks the arguments,
     flattens batch axes and runs the jitted driver of the chosen backend
@@ -163,6 +192,7 @@ def run_sequence(
     in_features, hidden = check_params(cell, params)
     _check_dtype_arg(dtype)
     _check_unroll(unroll)
+    check_checkpoint_every(checkpoint_every)
     layout = '[t, *batch, features]' if time_major else '[*batch, t, features]'
     shape = _check_inputs(xs, 'xs', layout, 2, in_features)
     if time_major:
@@ -186,7 +216,14 @@ def run_sequence(
     cdt, _ = _math.dtypes([xs, *params], dtype)
     if not isinstance(trace, bool):
         raise TypeError(f'trace must be a bool, got {type(trace).__name__}.')
+    _scan.check_trace_checkpoint(trace, checkpoint_every)
     chosen = _backend.resolve(backend, cell, cdt, hidden, precision)
+    if isinstance(chosen, _backend.CuDNN) and checkpoint_every is not None:
+        raise ValueError(
+            f"checkpoint_every={checkpoint_every!r} is not available with backend='cudnn': "
+            "cuDNN runs its own fused forward and backward passes, which keep every step's "
+            "residuals. Use backend='xla' or 'pallas' to checkpoint."
+        )
     if isinstance(chosen, _backend.CuDNN) and trace:  # cuDNN exposes no gates
         chosen = _backend.resolve(_backend.XLA(platform=chosen.platform), cell, cdt, hidden)
     if isinstance(chosen, _backend.CuDNN):
@@ -206,7 +243,14 @@ def run_sequence(
             xs,
             state,
             lengths,
-            cfg=config(chosen, cdt, reverse=bool(reverse), unroll=unroll, precision=precision),
+            cfg=config(
+                chosen,
+                cdt,
+                reverse=bool(reverse),
+                unroll=unroll,
+                precision=precision,
+                checkpoint_every=checkpoint_steps(checkpoint_every, num_steps),
+            ),
             time_major=bool(time_major),
             trace=trace,
         )
@@ -221,11 +265,15 @@ def run_sequence(
     return _to_carry(cell, final), ys, fields
 
 
-def config(chosen, cdt, *, reverse: bool, unroll: int, precision) -> _scan.Config:
-    """The static :class:`_scan.Config` of a resolved XLA or Pallas backend."""
+def config(
+    chosen, cdt, *, reverse: bool, unroll: int, precision, checkpoint_every: int | None = None
+) -> _scan.Config:
+    """The static :class:`_scan.Config` of a resolved XLA or Pallas backend
+    (``checkpoint_every`` the chunk size, already resolved by :func:`checkpoint_steps`)."""
     common = dict(
         reverse=reverse,
         unroll=unroll,
+        checkpoint_every=checkpoint_every,
         cdt=jnp.dtype(cdt),
         acc=jnp.promote_types(cdt, jnp.float32),
         precision=precision,

@@ -31,6 +31,32 @@ step instead (:func:`recurrence_in_loop`, chosen by ``_backend.projection_mode``
 ``[t, b, g]`` buffer leaves the cache. Its backward pass is the same as above, with
 ``dW_ih``, ``db`` and ``dx`` written out as one matmul each after the loop.
 
+Gradient checkpointing (``Config.checkpoint_every = k``, :func:`recurrence_checkpointed`).
+The backward pass above reads every step's ``saved`` values and outputs, kept by the
+forward pass, and makes ``dxp [t, b, g]`` before the weight-gradient matmuls: ``O(t)``
+memory per layer, ``g`` values per step. With ``k`` the forward loop runs in chunks of
+``k`` steps (a ``lax.scan`` over ``t // k`` chunks around the step loop, and a last chunk
+of ``t % k`` steps run on its own) and keeps only the state entering each chunk; the
+backward pass recomputes each chunk's residuals from its checkpoint, runs the reverse loop
+above over the chunk and adds the chunk's weight gradients to running sums::
+
+  # forward: keeps ceil(t / k) states [b, h] (and the inputs x, which dW_ih needs anyway)
+  for c in chunks:  checkpoint[c] = state;  state, ys[c] = forward(x[c], state)
+  # backward, chunks from the last processed to the first
+  for c in reversed(chunks):
+    ys_c, saved_c = forward(x[c], checkpoint[c])            # k steps recomputed
+    dxp_c, dstate = reverse_loop(saved_c, ys_c, dys[c], dstate)
+    dW_hh += h_prev_c^T dxp_c;  dW_ih += x_c^T dxp_c;  db += sum(dxp_c);  dx[c] = dxp_c W_ih^T
+
+Kept between the passes: ``ceil(t / k)`` states; while a chunk is differentiated, ``k``
+steps of residuals and ``dxp``; extra cost one forward pass. The hoisted projection
+becomes one ``[k, b, g]`` matmul per chunk. Each weight gradient is a sum over chunks of
+one matmul per chunk instead of one matmul over all steps: the same terms summed in
+another order, so the gradients agree with the unchunked ones to float32 rounding, not
+bit for bit (``tests/kernels/test_checkpoint.py`` bounds the difference). ``'auto'`` is
+``k = ceil(sqrt(t))`` (:func:`checkpoint_chunk`). The Pallas forward composes (one kernel
+launch per chunk); cuDNN's and trace mode's do not (``jaxrnn.kernels._api`` raises).
+
 Everything that selects a code path is a field of the static :class:`Config`, so it is
 part of the jit cache key.
 """
@@ -38,6 +64,7 @@ part of the jit cache key.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, NamedTuple
 
 import jax
@@ -68,6 +95,9 @@ class Config(NamedTuple):
         padded size is at most this, else re-read at every step.
       platform: where the program runs (``'cpu'``, ``'gpu'``, ``'tpu'``): the Pallas
         kernel compiles with Triton for ``'gpu'`` and runs in interpret mode on ``'cpu'``.
+      checkpoint_every: ``None`` (the backward pass reads every step's saved values), or
+        ``k >= 1``: gradient checkpointing with chunks of ``k`` steps
+        (:func:`recurrence_checkpointed`; ``'auto'`` is resolved to a ``k`` before this).
     """
 
     reverse: bool
@@ -80,6 +110,7 @@ class Config(NamedTuple):
     backward: str = 'cell'
     resident_bytes: int = _pallas.RESIDENT_BYTES
     platform: str = 'cpu'
+    checkpoint_every: int | None = None
 
 
 def hand_written(cell: Cell, cfg: Config) -> bool:
@@ -257,22 +288,37 @@ def _backward(cell, cfg, residuals, cotangents):
     (:func:`_reverse_vjp`)."""
     rec, state0, lengths, ys, saved, xp = residuals
     mask = _time_mask(lengths, ys.shape[0])
-    prev = tuple(
+    prev = _previous_states(cell, cfg, ys, saved, state0, lengths)
+    if hand_written(cell, cfg):
+        dxp, dstate0 = _reverse_cell(cell, cfg, rec, ys, saved, prev, mask, cotangents)
+        drec = _recurrent_grads(cell, cfg, dxp, saved, prev)
+    else:
+        drec, dxp, dstate0 = _reverse_vjp(cell, cfg, rec, xp, prev, mask, cotangents)
+    drec, dstate0 = _cast_grads(drec, dstate0, rec, state0)
+    return drec, dxp, dstate0
+
+
+def _previous_states(cell, cfg, ys, saved, state0, lengths) -> tuple[Array, ...]:
+    """The state each step started from, per carry component (:func:`_previous` of
+    :func:`state_sequence`), each ``[t, b, h]``."""
+    return tuple(
         _previous(s, s0, lengths, cfg.reverse)
         for s, s0 in zip(state_sequence(cell, ys, saved), state0, strict=True)
     )
-    if hand_written(cell, cfg):
-        drec, dxp, dstate0 = _reverse_cell(cell, cfg, rec, ys, saved, prev, mask, cotangents)
-    else:
-        drec, dxp, dstate0 = _reverse_vjp(cell, cfg, rec, xp, prev, mask, cotangents)
+
+
+def _cast_grads(drec, dstate0, rec, state0):
+    """The gradients of the recurrent parameters and of the initial state in their
+    dtypes."""
     drec = tuple(d.astype(r.dtype) for d, r in zip(drec, rec, strict=True))
     dstate0 = tuple(d.astype(s.dtype) for d, s in zip(dstate0, state0, strict=True))
-    return drec, dxp, dstate0
+    return drec, dstate0
 
 
 def _reverse_cell(cell, cfg, rec, ys, saved, prev, mask, cotangents):
     """The reverse loop of the cell's ``step_bwd``: it carries only the state gradients
-    and emits ``dxp[t]``; ``recurrent_grads`` makes the weight gradients after it."""
+    and emits ``dxp[t]``. Returns ``(dxp [t, b, g], dstate0)``; the weight gradients are
+    made after it (:func:`_recurrent_grads`)."""
     dfinal, dys = cotangents
     w, _ = prepare(rec, cfg)
     hwt = recurrent_matmul_t(w, num_gates(cell), cfg)
@@ -294,11 +340,17 @@ def _reverse_cell(cell, cfg, rec, ys, saved, prev, mask, cotangents):
         reverse=not cfg.reverse,
         unroll=cfg.unroll,
     )
+    return dxp, dstate0
+
+
+def _recurrent_grads(cell, cfg, dxp, saved, prev):
+    """The cell's ``recurrent_grads``: the recurrent parameters' gradients as single
+    matmuls over all steps (``dW_hh = sum_t h_{t-1}^T dxp_t`` and the like)."""
 
     def outer(a, d):
         return _math.outer_sum(a, d, cfg.cdt, cfg.acc, cfg.precision)
 
-    return cell.recurrent_grads(dxp, saved, prev, outer), dxp, dstate0
+    return cell.recurrent_grads(dxp, saved, prev, outer)
 
 
 def _step_fn(cell, cfg: Config):
@@ -316,11 +368,13 @@ def _step_fn(cell, cfg: Config):
     return step
 
 
-def _reverse_vjp(cell, cfg, rec, xp, prev, mask, cotangents):
+def _reverse_vjp(cell, cfg, rec, xp, prev, mask, cotangents, drec0=None):
     """The reverse loop by ``jax.vjp`` of the cell's ``step``: each step is recomputed
     from its inputs (``xp[t]`` and the previous state) and differentiated; the recurrent
-    parameters' gradient is summed step by step. For cells without a hand-written
-    backward; ``benchmarks/NOTES.md`` compares the two."""
+    parameters' gradient is summed step by step, starting from ``drec0`` (zeros by
+    default; the checkpointed backward passes the sum of the chunks after this one, so
+    the sum runs in the same order). For cells without a hand-written backward;
+    ``benchmarks/NOTES.md`` compares the two."""
     dfinal, dys = cotangents
     step = _step_fn(cell, cfg)
 
@@ -338,7 +392,8 @@ def _reverse_vjp(cell, cfg, rec, xp, prev, mask, cotangents):
         drec = tuple(a + d.astype(a.dtype) for a, d in zip(drec, drec_t, strict=True))
         return (tuple(dprev), drec), dxp_t
 
-    drec0 = tuple(jnp.zeros(r.shape, cfg.acc) for r in rec)
+    if drec0 is None:
+        drec0 = _zero_grads(rec, cfg)
     (dstate0, drec), dxp = jax.lax.scan(
         body,
         (tuple(dfinal), drec0),
@@ -347,6 +402,11 @@ def _reverse_vjp(cell, cfg, rec, xp, prev, mask, cotangents):
         unroll=cfg.unroll,
     )
     return drec, dxp, dstate0
+
+
+def _zero_grads(rec, cfg) -> tuple[Array, ...]:
+    """Zero gradients of the recurrent parameters, in ``acc``."""
+    return tuple(jnp.zeros(r.shape, cfg.acc) for r in rec)
 
 
 recurrence.defvjp(_recurrence_fwd, _recurrence_bwd)
@@ -379,13 +439,211 @@ def _in_loop_fwd(cell, cfg, rec, w_ih, b, x, state0, lengths):
 def _in_loop_bwd(cell, cfg, residuals, cotangents):
     inner, w_ih, b, x = residuals
     drec, dxp, dstate0 = _backward(cell, cfg, inner, cotangents)
-    dw = _math.outer_sum(x, dxp, cfg.cdt, cfg.acc, cfg.precision).astype(w_ih.dtype)
-    db = jnp.sum(dxp, axis=(0, 1)).astype(b.dtype)
-    dx = _math.einsum('tbg,ig->tbi', dxp, w_ih, cfg.cdt, cfg.acc, cfg.precision).astype(x.dtype)
-    return drec, dw, db, dx, dstate0, None
+    dw, db, dx = _input_grads_acc(cfg, w_ih, x, dxp)
+    return drec, dw.astype(w_ih.dtype), db.astype(b.dtype), dx.astype(x.dtype), dstate0, None
 
 
 recurrence_in_loop.defvjp(_in_loop_fwd, _in_loop_bwd)
+
+
+# --- gradient checkpointing ------------------------------------------------------------------
+
+
+def _chunk_loop(fn, carry, steps, chunks, every: int, reverse: bool):
+    """Runs ``fn`` over the consecutive chunks of ``every`` steps of a sequence.
+
+    The ``t`` steps are cut into ``t // every`` full chunks, run by one ``lax.scan`` over
+    chunks, and, when ``every`` does not divide ``t``, a last chunk of the ``t % every``
+    remaining steps, run by a call of its own (no padded steps). Chunks run in time order,
+    or from the last one with ``reverse``.
+
+    Args:
+      fn: ``(carry, steps_c, chunk_c, start) -> (carry, (step_out_c, chunk_out_c))`` for
+        one chunk: ``steps_c`` the chunk's slice of ``steps``, ``chunk_c`` its entry of
+        ``chunks``, ``start`` the index of its first step.
+      steps: a tree of time-major ``[t, ...]`` arrays.
+      chunks: a tree of ``[num_chunks, ...]`` arrays, one entry per chunk.
+
+    Returns:
+      ``(carry, step_out [t, ...], chunk_out [num_chunks, ...])``, outputs in time order.
+    """
+    num_steps = jax.tree.leaves(steps)[0].shape[0]
+    full, rest = divmod(num_steps, every)
+    cut = full * every
+
+    def run_full(carry):
+        xs = jax.tree.map(lambda a: a[:cut].reshape((full, every) + a.shape[1:]), steps)
+        starts = jnp.arange(full, dtype=jnp.int32) * every
+        cs = jax.tree.map(lambda a: a[:full], chunks)
+        carry, (ys, cy) = jax.lax.scan(
+            lambda c, inp: fn(c, *inp), carry, (xs, cs, starts), reverse=reverse
+        )
+        return carry, (jax.tree.map(lambda a: a.reshape((cut,) + a.shape[2:]), ys), cy)
+
+    def run_rest(carry):
+        xs = jax.tree.map(lambda a: a[cut:], steps)
+        cs = jax.tree.map(lambda a: a[full], chunks)
+        carry, (ys, cy) = fn(carry, xs, cs, jnp.asarray(cut, jnp.int32))
+        return carry, (ys, jax.tree.map(lambda a: a[None], cy))
+
+    parts = [run for run, size in ((run_full, full), (run_rest, rest)) if size]
+    outs = {}
+    for i in reversed(range(len(parts))) if reverse else range(len(parts)):
+        carry, outs[i] = parts[i](carry)
+    ordered = [outs[i] for i in range(len(parts))]
+
+    def cat(*arrays):
+        return arrays[0] if len(arrays) == 1 else jnp.concatenate(arrays, axis=0)
+
+    step_out = jax.tree.map(cat, *[o[0] for o in ordered])
+    chunk_out = jax.tree.map(cat, *[o[1] for o in ordered])
+    return carry, step_out, chunk_out
+
+
+def _shift(lengths: Array | None, start: Array) -> Array | None:
+    """Lengths relative to a chunk starting at step ``start``: step ``j`` of the chunk is
+    valid where ``j < lengths - start`` (any integer; negative for sequences that end
+    before the chunk)."""
+    return None if lengths is None else lengths - start.astype(lengths.dtype)
+
+
+def _chunk_forward(cell, cfg, rec, proj, x, state, lengths, keep_residuals: bool):
+    """:func:`_forward` over one chunk of inputs ``x [k, b, i]``: ``(final, ys, saved,
+    xp)``. The projection ``proj = (w_ih, b)`` runs inside the loop (``'in_loop'``; ``xp``
+    is then ``None``) or as one matmul over the chunk before it (``'hoisted'``)."""
+    if cfg.projection == 'in_loop':
+        out = _forward(cell, cfg, rec, x, state, lengths, keep_residuals, proj=proj)
+        return (*out, None)
+    w_ih, b = proj
+    xp = project_time_major(x, w_ih, b, cfg.cdt, cfg.acc, cfg.precision)
+    return (*_forward(cell, cfg, rec, xp, state, lengths, keep_residuals), xp)
+
+
+def _forward_checkpointed(cell, cfg, rec, proj, x, state0, lengths):
+    """The forward loop in chunks of ``cfg.checkpoint_every`` steps (:func:`_chunk_loop`),
+    keeping no per-step residual: ``(final_state, ys [t, b, h], checkpoints)``, the
+    checkpoints the state entering each chunk in processing order (one tuple of
+    ``[num_chunks, b, h]`` arrays)."""
+
+    def chunk(state, x_c, _, start):
+        final, ys_c, _, _ = _chunk_forward(
+            cell, cfg, rec, proj, x_c, state, _shift(lengths, start), False
+        )
+        return final, (ys_c, state)
+
+    return _chunk_loop(chunk, state0, x, (), cfg.checkpoint_every, cfg.reverse)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
+def recurrence_checkpointed(cell, cfg: Config, rec, w_ih, b, x, state0, lengths):
+    """:func:`recurrence_in_loop` (``cfg.projection == 'in_loop'``) or projection and
+    :func:`recurrence` (``'hoisted'``) with gradient checkpointing every ``k =
+    cfg.checkpoint_every`` steps.
+
+    Forward: the loop runs chunk by chunk (:func:`_forward_checkpointed`); it keeps the
+    state entering each chunk and nothing per step, so the residuals are ``ceil(t / k)``
+    states ``[b, h]`` besides the inputs ``x`` (which ``dW_ih`` needs anyway). The hoisted
+    projection is one ``[k, b, g]`` matmul per chunk, before the chunk's loop; no
+    ``[t, b, g]`` pre-activations are kept.
+
+    Backward: for each chunk, from the last processed to the first, the chunk's forward
+    runs again from its checkpoint, keeping its ``saved`` values and outputs (``k``
+    steps of them), and the reverse loop (:func:`_reverse_cell` or :func:`_reverse_vjp`)
+    runs over the chunk, carrying the state gradients into the chunk before it. The
+    chunk's weight gradients (:func:`_recurrent_grads`, or :func:`_reverse_vjp`'s running
+    sum, and :func:`_input_grads_acc`) are added to running sums in ``acc``, and its
+    ``dx`` is emitted::
+
+      for c in chunks, last processed first:
+        ys_c, saved_c = forward(x_c, checkpoint_c)          # k steps, recomputed
+        dxp_c, dstate = reverse_loop(saved_c, ys_c, dys_c, dstate)
+        dW_hh += h_prev_c^T dxp_c; dW_ih += x_c^T dxp_c; db += sum(dxp_c); dx_c = dxp_c W_ih^T
+
+    No ``[t, b, g]`` array exists in either pass. Extra cost: one forward pass.
+
+    Args:
+      x: ``[t, b, i]`` time-major inputs, zero at padded steps.
+      w_ih, b: ``[i, g]`` and ``[g]``.
+      Others as :func:`recurrence`.
+
+    Returns:
+      ``(final_state, ys)`` as :func:`recurrence`.
+    """
+    final, ys, _ = _forward_checkpointed(cell, cfg, rec, (w_ih, b), x, state0, lengths)
+    return final, ys
+
+
+def _checkpointed_fwd(cell, cfg, rec, w_ih, b, x, state0, lengths):
+    final, ys, checkpoints = _forward_checkpointed(cell, cfg, rec, (w_ih, b), x, state0, lengths)
+    return (final, ys), (rec, w_ih, b, x, lengths, checkpoints)
+
+
+def _checkpointed_bwd(cell, cfg, residuals, cotangents):
+    rec, w_ih, b, x, lengths, checkpoints = residuals
+    dfinal, dys = cotangents
+    cell_bwd = hand_written(cell, cfg)
+
+    def chunk(carry, steps_c, entry, start):
+        dstate, (drec, dw, db) = carry
+        x_c, dys_c = steps_c
+        lengths_c = _shift(lengths, start)
+        _, ys_c, saved_c, xp_c = _chunk_forward(
+            cell, cfg, rec, (w_ih, b), x_c, entry, lengths_c, True
+        )
+        prev_c = _previous_states(cell, cfg, ys_c, saved_c, entry, lengths_c)
+        mask_c = _time_mask(lengths_c, x_c.shape[0])
+        if cell_bwd:
+            dxp_c, dentry = _reverse_cell(
+                cell, cfg, rec, ys_c, saved_c, prev_c, mask_c, (dstate, dys_c)
+            )
+            drec_c = _recurrent_grads(cell, cfg, dxp_c, saved_c, prev_c)
+            drec = tuple(s + d.astype(s.dtype) for s, d in zip(drec, drec_c, strict=True))
+        else:
+            drec, dxp_c, dentry = _reverse_vjp(
+                cell, cfg, rec, xp_c, prev_c, mask_c, (dstate, dys_c), drec
+            )
+        dw_c, db_c, dx_c = _input_grads_acc(cfg, w_ih, x_c, dxp_c)
+        sums = (drec, dw + dw_c, db + db_c)
+        return (dentry, sums), (dx_c.astype(x.dtype), ())
+
+    zeros = (_zero_grads(rec, cfg), jnp.zeros(w_ih.shape, cfg.acc), jnp.zeros(b.shape, cfg.acc))
+    (dstate0, (drec, dw, db)), dx, _ = _chunk_loop(
+        chunk, (tuple(dfinal), zeros), (x, dys), checkpoints, cfg.checkpoint_every, not cfg.reverse
+    )
+    drec, dstate0 = _cast_grads(drec, dstate0, rec, checkpoints)  # the states' dtypes
+    return drec, dw.astype(w_ih.dtype), db.astype(b.dtype), dx, dstate0, None
+
+
+def _input_grads_acc(cfg, w_ih, x, dxp) -> tuple[Array, Array, Array]:
+    """``(dW_ih, db, dx)`` of the input projection ``x @ W_ih + b`` from ``dxp [t, b, g]``,
+    in ``cfg.acc``: ``dW_ih = x^T dxp`` and ``dx = dxp W_ih^T`` one matmul each,
+    ``db = sum dxp``."""
+    dw = _math.outer_sum(x, dxp, cfg.cdt, cfg.acc, cfg.precision)
+    db = jnp.sum(dxp.astype(cfg.acc), axis=(0, 1))
+    dx = _math.einsum('tbg,ig->tbi', dxp, w_ih, cfg.cdt, cfg.acc, cfg.precision)
+    return dw, db, dx
+
+
+recurrence_checkpointed.defvjp(_checkpointed_fwd, _checkpointed_bwd)
+
+
+def check_trace_checkpoint(trace: bool, checkpoint_every) -> None:
+    """A ValueError for ``trace=True`` with ``checkpoint_every``: the trace returns every
+    gate at every step (``O(t)`` memory by design) and is differentiated by JAX's autodiff
+    of the forward loop, not by the checkpointed backward."""
+    if trace and checkpoint_every is not None:
+        raise ValueError(
+            f'checkpoint_every={checkpoint_every!r} cannot be combined with trace=True: the '
+            "trace returns every gate at every step and is differentiated by JAX's autodiff "
+            'of the forward loop, not by the checkpointed backward. Use one of them.'
+        )
+
+
+def checkpoint_chunk(num_steps: int) -> int:
+    """The ``checkpoint_every='auto'`` rule: ``k = ceil(sqrt(t))`` (1 for ``t <= 1``), so
+    there are ``ceil(t / k) <= k`` chunks: the forward keeps at most ``k`` states and the
+    backward recomputes at most ``k`` steps at a time, ``O(sqrt(t))`` each."""
+    return 1 if num_steps <= 1 else math.isqrt(num_steps - 1) + 1
 
 
 # --- the jitted entry points ---------------------------------------------------------------
@@ -425,8 +683,20 @@ def project(
     # transposed [t, b, g] output: measured 1.4 ms vs 11 ms for b=32, t=128, i=64, g=512
     # on a 2-core CPU (benchmarks/NOTES.md).
     x = time_major_inputs(x, mask, time_major)
+    return project_time_major(x, w_ih, b, cdt, acc, precision)
+
+
+def project_time_major(x: Array, w_ih: Array, b: Array, cdt, acc, precision) -> Array:
+    """:func:`project` of time-major inputs ``x [t, b, i]`` whose padding is already
+    zeroed: ``[t, b, g]`` in ``acc`` dtype."""
     xp = _math.einsum('tbi,ig->tbg', x, w_ih, cdt, acc, precision)
     return xp + b.astype(acc)[None, None, :]
+
+
+def _in_loop(cell: Cell, cfg: Config) -> bool:
+    """Whether the projection runs inside the loop: asked for, on the XLA backend, with a
+    hand-written backward; otherwise it is hoisted."""
+    return cfg.projection == 'in_loop' and cfg.backend == 'xla' and hand_written(cell, cfg)
 
 
 @functools.partial(jax.jit, static_argnames=('cell', 'cfg', 'time_major', 'trace'))
@@ -451,6 +721,8 @@ def sequence(
       lengths: ``[b]`` integer lengths or ``None``.
       cfg: the static :class:`Config`. ``projection == 'in_loop'`` runs on the XLA
         backend with a hand-written backward only; otherwise the projection is hoisted.
+        With ``checkpoint_every`` the recurrence is :func:`recurrence_checkpointed`
+        (nothing to checkpoint for ``t = 0``); not with ``trace``.
       trace: also return every gate at every step (``cell.trace_type``). The trace runs
         the same forward loop (:func:`_forward`, same step function, same numbers) on the
         XLA backend and is differentiated by JAX's autodiff instead of the custom VJP;
@@ -468,7 +740,14 @@ def sequence(
     if trace:
         cfg = cfg._replace(backend='xla')
     rec = recurrent(params)
-    if cfg.projection == 'in_loop' and cfg.backend == 'xla' and hand_written(cell, cfg):
+    check_trace_checkpoint(trace, cfg.checkpoint_every)
+    if cfg.checkpoint_every is not None and num_steps:
+        cfg = cfg._replace(projection='in_loop' if _in_loop(cell, cfg) else 'hoisted')
+        x = time_major_inputs(xs, mask, time_major)
+        w_ih, b = params.input_kernel, params.bias
+        final, ys = recurrence_checkpointed(cell, cfg, rec, w_ih, b, x, state0, lengths)
+        return final, _layout(ys.astype(cdt), time_major)
+    if _in_loop(cell, cfg):
         x = time_major_inputs(xs, mask, time_major)
         w_ih, b = params.input_kernel, params.bias
         if not trace:

@@ -36,6 +36,7 @@ class SequenceOptions(TypedDict, total=False):
     dtype: Any
     precision: Any
     backend: Any
+    checkpoint_every: int | str | None
 
 
 class LSTMParams(NamedTuple):

@@ -150,6 +150,7 @@ def gru(
     precision=None,
     trace: bool = False,
     backend: Backend = 'auto',
+    checkpoint_every: int | str | None = None,
 ) -> tuple[Any, ...]:
     """Runs a GRU over a sequence with the fused kernel.
 
@@ -158,8 +159,9 @@ def gru(
         ``bias [3h]``, ``recurrent_bias [h]``), gate order (r, z, n).
       xs: ``[*batch, t, i]``, or ``[t, *batch, i]`` when ``time_major``.
       carry: ``h``, ``[*batch, h]``; zeros when ``None``.
-      seq_lengths, reverse, time_major, unroll, dtype, precision, trace: as in
-        :func:`jaxrnn.kernels.lstm` (the trace is a :class:`GRUTrace`).
+      seq_lengths, reverse, time_major, unroll, dtype, precision, trace,
+        checkpoint_every: as in :func:`jaxrnn.kernels.lstm` (the trace is a
+        :class:`GRUTrace`).
       backend: ``'auto'``, ``'xla'`` or ``'pallas'`` as in :func:`jaxrnn.kernels.lstm`;
         ``'cudnn'`` raises (JAX binds no cuDNN GRU).
       reset_after: ``True`` (default) for the cuDNN/PyTorch/Keras/Flax form, ``False``
@@ -182,6 +184,7 @@ def gru(
         precision=precision,
         trace=trace,
         backend=backend,
+        checkpoint_every=checkpoint_every,
     )
 
 

@@ -120,6 +120,7 @@ def lstm(
     precision=None,
     trace: bool = False,
     backend: Backend = 'auto',
+    checkpoint_every: int | str | None = None,
 ) -> tuple[Any, ...]:
     """Runs an LSTM over a sequence with the fused kernel.
 
@@ -149,6 +150,17 @@ def lstm(
         (one persistent kernel for the whole sequence; interpret mode on CPU). Same
         numbers within dtype tolerance; a trace always runs the scan. See the README's
         "Backends" and :mod:`jaxrnn.kernels._backend`.
+      checkpoint_every: gradient checkpointing for long sequences. ``None`` (default):
+        the forward pass keeps every step's gates and state for the backward pass,
+        ``O(t)`` memory. ``k`` (a positive int): it keeps only the state entering each
+        chunk of ``k`` steps (``ceil(t / k)`` states ``[*batch, h]``); the backward pass
+        recomputes each chunk's gates from its checkpoint, runs the usual reverse loop
+        over it and adds the chunk's weight gradients to running sums, so what it keeps
+        is ``O(t / k + k)`` steps' worth and the extra cost is one forward pass.
+        ``'auto'``: ``k = ceil(sqrt(t))``. The gradients equal those without it to
+        float32 rounding (the weight gradients are summed chunk by chunk, a different
+        order of the same terms). Not with ``trace=True`` or ``backend='cudnn'`` (a
+        ValueError); see :func:`jaxrnn.kernels._scan.recurrence_checkpointed`.
 
     Returns:
       ``((c, h), ys)``: the final carry in the accumulation dtype and the outputs
@@ -168,6 +180,7 @@ def lstm(
         precision=precision,
         trace=trace,
         backend=backend,
+        checkpoint_every=checkpoint_every,
     )
 
 

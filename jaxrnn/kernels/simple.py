@@ -109,6 +109,7 @@ def simple_rnn(
     precision=None,
     trace: bool = False,
     backend: Backend = 'auto',
+    checkpoint_every: int | str | None = None,
 ) -> tuple[Any, ...]:
     """Runs a simple RNN over a sequence (arguments as :func:`jaxrnn.kernels.lstm`).
 
@@ -136,6 +137,7 @@ def simple_rnn(
         precision=precision,
         trace=trace,
         backend=backend,
+        checkpoint_every=checkpoint_every,
     )
 
 

@@ -46,6 +46,11 @@ class RNN(rnn.RNNBody, nn.Module):
         in processing order (padding kept at the end) unless ``keep_order``.
       keep_order: with ``reverse``, put the outputs back in input order.
       unroll: steps unrolled per loop iteration.
+      checkpoint_every: gradient checkpointing of the fused kernel: ``None`` (default),
+        a chunk size ``k`` or ``'auto'`` (``ceil(sqrt(t))``); the forward pass keeps the
+        state every ``k`` steps only and the backward pass recomputes the rest, chunk by
+        chunk (see :func:`jaxrnn.kernels.lstm`). A call's ``checkpoint_every`` overrides
+        it. jaxrnn cells only (a ValueError for another cell).
       variable_axes, variable_broadcast, variable_carry, split_rngs: passed to
         ``nn.scan`` for non-jaxrnn cells, as in Flax. A jaxrnn cell runs no
         ``nn.scan``: its parameters are broadcast over the steps and it draws no
@@ -64,6 +69,7 @@ class RNN(rnn.RNNBody, nn.Module):
     variable_broadcast: Any = 'params'
     variable_carry: Any = False
     split_rngs: Mapping[Any, bool] = FrozenDict({'params': False})
+    checkpoint_every: int | str | None = None
 
     def __call__(self, inputs: Array, *, init_key: Any = None, **options: Unpack[RNNOptions]):
         """Applies the RNN to ``inputs``; the keyword arguments override the attributes.
@@ -73,9 +79,9 @@ class RNN(rnn.RNNBody, nn.Module):
           init_key: key for ``cell.initialize_carry`` when no ``initial_carry`` is given
             (default ``jax.random.key(0)``).
           **options: ``initial_carry``, ``seq_lengths``, ``return_carry``,
-            ``time_major``, ``reverse``, ``keep_order``, ``trace``, as
-            :class:`jaxrnn._layers.options.RNNOptions`. With ``trace`` every gate at
-            every step comes back (jaxrnn cells only): an
+            ``time_major``, ``reverse``, ``keep_order``, ``trace``,
+            ``checkpoint_every``, as :class:`jaxrnn._layers.options.RNNOptions`. With
+            ``trace`` every gate at every step comes back (jaxrnn cells only): an
             ``LSTMTrace``/``GRUTrace``/``SimpleTrace`` of ``[*batch, t, h]`` arrays in
             the order of the outputs, also sown as ``intermediates/trace``.
 
@@ -132,6 +138,8 @@ class Bidirectional(rnn.BidirectionalBody, nn.Module):
       merge_fn: merges the two outputs (default: concatenate features).
       time_major, return_carry: as in :class:`RNN`; the carry is
         ``(forward_carry, backward_carry)``.
+      checkpoint_every: when not ``None``, passed to both RNNs (overriding theirs), as
+        :class:`RNN`'s ``checkpoint_every``; a call's overrides it.
     """
 
     forward_rnn: Any
@@ -139,6 +147,7 @@ class Bidirectional(rnn.BidirectionalBody, nn.Module):
     merge_fn: Callable[[Array, Array], Array] = rnn.concatenate
     time_major: bool = False
     return_carry: bool = False
+    checkpoint_every: int | str | None = None
 
     def __call__(self, inputs: Array, *, init_key: Any = None, **options: Unpack[RNNOptions]):
         """Runs both directions (``init_key`` is split between them); the keywords are

@@ -43,6 +43,7 @@ class StackAttributes(Features):
     time_major: bool = False
     return_carry: bool = False
     unroll: int = 1
+    checkpoint_every: int | str | None = None
 
 
 class Stack(stack.StackBody, KernelAttributes, StackAttributes):
@@ -78,6 +79,9 @@ class Stack(stack.StackBody, KernelAttributes, StackAttributes):
       time_major: inputs ``[t, *batch, in]`` instead of ``[*batch, t, in]``.
       return_carry: return ``(carry, outputs)``.
       unroll: steps unrolled per loop iteration in the kernel.
+      checkpoint_every: gradient checkpointing in every layer and direction: ``None``
+        (default), a chunk size ``k`` or ``'auto'`` (see :func:`jaxrnn.kernels.lstm`); a
+        call's ``checkpoint_every`` overrides it.
       kernel_init, recurrent_kernel_init, bias_init, dtype, param_dtype, precision,
       backend: passed to every cell (see ``jaxrnn.linen.LSTMCell``).
     """
@@ -123,8 +127,8 @@ class Stack(stack.StackBody, KernelAttributes, StackAttributes):
           inputs: the input sequences.
           deterministic: disables dropout; see the class docstring.
           **options: ``initial_carry`` (``carry[layer][direction]``, zeros when
-            ``None``), ``seq_lengths``, ``return_carry``, ``time_major``, ``trace``, as
-            :class:`jaxrnn._layers.options.StackCallOptions`. The trace,
+            ``None``), ``seq_lengths``, ``return_carry``, ``time_major``, ``trace``,
+            ``checkpoint_every``, as :class:`jaxrnn._layers.options.StackCallOptions`. The trace,
             ``trace[layer][direction]`` (each as ``jaxrnn.linen.RNN``'s trace, in input
             order), is also sown as ``intermediates/trace``.
 

@@ -51,7 +51,7 @@ class RNN(rnn.RNNBody, nnx.Module):
     ``jaxrnn.linen.RNN`` for the arguments.
 
     Args (besides Linen's ``cell``, ``time_major``, ``return_carry``, ``reverse``,
-    ``keep_order``, ``unroll``), as ``flax.nnx.RNN``:
+    ``keep_order``, ``unroll``, ``checkpoint_every``), as ``flax.nnx.RNN``:
       state_axes: how ``nnx.scan`` treats the cell's state (default ``{...:
         nnx.Carry}``); other cells only: with a jaxrnn cell, a value is a ValueError
         (its parameters are the same at every step).
@@ -71,6 +71,7 @@ class RNN(rnn.RNNBody, nnx.Module):
         reverse: bool = False,
         keep_order: bool = False,
         unroll: int = 1,
+        checkpoint_every: int | str | None = None,
         state_axes: Mapping[Any, Any] | None = None,
         broadcast_rngs: Any = None,
         rngs: nnx.Rngs | nnx.RngStream | bool = True,
@@ -81,6 +82,7 @@ class RNN(rnn.RNNBody, nnx.Module):
         self.reverse = reverse
         self.keep_order = keep_order
         self.unroll = unroll
+        self.checkpoint_every = checkpoint_every
         self.state_axes = state_axes
         self.broadcast_rngs = broadcast_rngs
         self.rngs = carry_stream(rngs)
@@ -129,8 +131,8 @@ class RNN(rnn.RNNBody, nnx.Module):
 
 class Bidirectional(rnn.BidirectionalBody, nnx.Module):
     """Both directions, merged; as ``flax.nnx.Bidirectional`` (see
-    ``jaxrnn.linen.Bidirectional``). ``rngs`` (constructor, as :class:`RNN`, or call)
-    feeds both RNNs' ``initialize_carry``."""
+    ``jaxrnn.linen.Bidirectional``, also for ``checkpoint_every``). ``rngs`` (constructor,
+    as :class:`RNN`, or call) feeds both RNNs' ``initialize_carry``."""
 
     def __init__(
         self,
@@ -140,6 +142,7 @@ class Bidirectional(rnn.BidirectionalBody, nnx.Module):
         merge_fn: Callable[[Array, Array], Array] = rnn.concatenate,
         time_major: bool = False,
         return_carry: bool = False,
+        checkpoint_every: int | str | None = None,
         rngs: nnx.Rngs | nnx.RngStream | bool = True,
     ):
         self.forward_rnn = forward_rnn
@@ -147,6 +150,7 @@ class Bidirectional(rnn.BidirectionalBody, nnx.Module):
         self.merge_fn = merge_fn
         self.time_major = time_major
         self.return_carry = return_carry
+        self.checkpoint_every = checkpoint_every
         self.rngs = carry_stream(rngs)
 
     def _direction_keys(self, key):

@@ -42,6 +42,7 @@ class StackOptions(KernelOptions, total=False):
     time_major: bool
     return_carry: bool
     unroll: int
+    checkpoint_every: int | str | None
     rngs: Required[nnx.Rngs]
 
 
@@ -62,7 +63,7 @@ class Stack(stack.StackBody, nnx.Module):
       dropout_rate: dropout probability between layers (default 0.0; Flax's name, as
         ``jaxrnn.linen.LSTM``).
       dropout: alias of ``dropout_rate`` (PyTorch's name); give one of them.
-      time_major, return_carry, unroll: as ``jaxrnn.nnx.RNN``.
+      time_major, return_carry, unroll, checkpoint_every: as ``jaxrnn.nnx.RNN``.
       rngs: ``nnx.Rngs`` for the parameters and the dropout stream.
       **cell_options: passed to every cell (``cell_type``'s keywords).
     """
@@ -80,6 +81,7 @@ class Stack(stack.StackBody, nnx.Module):
         time_major: bool = False,
         return_carry: bool = False,
         unroll: int = 1,
+        checkpoint_every: int | str | None = None,
         rngs: nnx.Rngs,
         **cell_options: Any,
     ):
@@ -101,6 +103,7 @@ class Stack(stack.StackBody, nnx.Module):
         self.time_major = time_major
         self.return_carry = return_carry
         self.unroll = unroll
+        self.checkpoint_every = checkpoint_every
 
     @property
     def layers(self) -> list[_Layer]:

@@ -3,6 +3,8 @@ layouts, jit without recompiling, and errors raised before XLA."""
 
 from __future__ import annotations
 
+import functools
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -11,7 +13,7 @@ import pytest
 
 import jaxrnn.linen as jl
 from tests import reference
-from tests.cases import CASES
+from tests.cases import CASES, grads_and_loops
 
 B, T, I, H = 3, 6, 5, 4
 LENGTHS = np.array([6, 0, 4], np.int32)
@@ -166,3 +168,87 @@ def test_one_kernel_call_and_checks_once(monkeypatch):
     generic = jl.RNN(nn.OptimizedLSTMCell(H))
     generic.apply(generic.init(jax.random.key(0), x), x, seq_lengths=LENGTHS)
     assert len(checks) == 2 and len(cells) == 1  # no kernel: the layer checks them
+
+
+def _same(got, want):
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6), got, want)
+
+
+def test_checkpoint_every_attribute_call_argument_and_cell_sequence():
+    """``checkpoint_every`` as ``RNN``'s attribute, as a call argument (which overrides
+    it) and on the cell's ``sequence``: the same gradients as without it, from a program
+    that loops over 3 chunks of 2 steps instead of the 6 steps."""
+    x = _x()
+    plain = jl.RNN(jl.LSTMCell(H), reverse=True, return_carry=True)
+    params = plain.init(jax.random.key(0), x)['params']
+
+    def rnn(module, **kw):
+        return lambda p, x: module.apply({'params': p}, x, seq_lengths=LENGTHS, **kw)
+
+    want, loops = grads_and_loops(rnn(plain), params, x)
+    assert loops == {T}
+    chunked = jl.RNN(jl.LSTMCell(H), reverse=True, return_carry=True, checkpoint_every=2)
+    for apply in (
+        rnn(chunked),
+        rnn(plain, checkpoint_every=2),
+        rnn(chunked.clone(checkpoint_every=4), checkpoint_every=2),
+        lambda p, x: jl.LSTMCell(H).apply(
+            {'params': p['cell']},
+            x,
+            seq_lengths=LENGTHS,
+            reverse=True,
+            checkpoint_every=2,
+            method='sequence',
+        ),
+    ):
+        got, loops = grads_and_loops(apply, params, x)
+        _same(got, want)
+        assert 3 in loops and T not in loops, loops
+    _, loops = grads_and_loops(rnn(chunked, checkpoint_every='auto'), params, x)
+    assert 2 in loops and T not in loops  # ceil(sqrt(6)) = 3: 2 chunks of 3
+
+
+def test_checkpoint_every_on_bidirectional():
+    """The attribute or the call argument reaches both RNNs (overriding theirs)."""
+    x = _x()
+    make = functools.partial(jl.Bidirectional, jl.RNN(jl.LSTMCell(H)), jl.RNN(jl.GRUCell(H)))
+    plain = make(return_carry=True)
+    params = plain.init(jax.random.key(0), x)['params']
+
+    def apply(module, **kw):
+        return lambda p, x: module.apply({'params': p}, x, seq_lengths=LENGTHS, **kw)
+
+    want, loops = grads_and_loops(apply(plain), params, x)
+    assert loops == {T}
+    for fn in (
+        apply(make(return_carry=True, checkpoint_every=2)),
+        apply(plain, checkpoint_every=2),
+        apply(
+            jl.Bidirectional(
+                jl.RNN(jl.LSTMCell(H), checkpoint_every=2),
+                jl.RNN(jl.GRUCell(H), checkpoint_every=2),
+                return_carry=True,
+            )
+        ),
+    ):
+        got, loops = grads_and_loops(fn, params, x)
+        _same(got, want)
+        assert 3 in loops and T not in loops, loops
+
+
+def test_checkpoint_every_needs_a_jaxrnn_cell():
+    x = _x()
+    rnn = jl.RNN(nn.OptimizedLSTMCell(H), checkpoint_every=2)
+    v = jl.RNN(nn.OptimizedLSTMCell(H)).init(jax.random.key(0), x)
+    with pytest.raises(
+        ValueError, match=r'checkpoint_every=2 needs a jaxrnn cell.*OptimizedLSTMCell'
+    ):
+        rnn.apply(v, x)
+    fused = jl.RNN(jl.LSTMCell(H))
+    v = fused.init(jax.random.key(0), x)
+    with pytest.raises(
+        ValueError, match=r"checkpoint_every must be None, a positive int or 'auto', got 0"
+    ):
+        fused.apply(v, x, checkpoint_every=0)
+    with pytest.raises(ValueError, match='cannot be combined with trace=True'):
+        fused.apply(v, x, checkpoint_every=2, trace=True)

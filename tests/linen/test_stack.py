@@ -13,6 +13,7 @@ import pytest
 
 import jaxrnn.linen as jl
 from tests import reference
+from tests.cases import grads_and_loops
 
 B, T, I, H = 3, 5, 4, 3
 LENGTHS = np.array([5, 0, 3], np.int32)
@@ -239,7 +240,7 @@ def test_attribute_order_and_cell_options():
     import dataclasses
 
     fields = [f.name for f in dataclasses.fields(jl.LSTM)]
-    assert fields[:9] == [
+    assert fields[:10] == [
         'features',
         'num_layers',
         'bidirectional',
@@ -248,6 +249,7 @@ def test_attribute_order_and_cell_options():
         'time_major',
         'return_carry',
         'unroll',
+        'checkpoint_every',
         'kernel_init',
     ]
     x = _x(np.random.default_rng(8))
@@ -261,3 +263,25 @@ def test_attribute_order_and_cell_options():
         TypeError, match="LSTM.__call__.. got an unexpected keyword argument 'rngs_'"
     ):
         model.apply({'params': params}, x, rngs_=None)
+
+
+@pytest.mark.parametrize('kind', ['gru'])  # the other cells: tests/kernels/test_checkpoint.py
+def test_checkpoint_every_same_gradients(kind):
+    """``checkpoint_every`` (attribute, or call argument overriding it) reaches every
+    layer and direction: the same gradients as without it, from a program that loops
+    over chunks of 2 steps (2 of them, and a last one of 1) instead of the 5 steps."""
+    cls = STACKS[kind][0]
+    x = _x(np.random.default_rng(9))
+    plain = cls(H, num_layers=2, bidirectional=True)
+    params = plain.init(jax.random.key(0), x)['params']
+
+    def stack(model, **kw):
+        return lambda p, x: model.apply({'params': p}, x, seq_lengths=LENGTHS, **kw)
+
+    want, loops = grads_and_loops(stack(plain), params, x)
+    assert loops == {T}
+    chunked = cls(H, num_layers=2, bidirectional=True, checkpoint_every=2)
+    for apply in (stack(chunked), stack(plain, checkpoint_every=2)):
+        got, loops = grads_and_loops(apply, params, x)
+        jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6), got, want)
+        assert {2, 1} <= loops and T not in loops, loops

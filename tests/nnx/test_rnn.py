@@ -9,6 +9,7 @@ import pytest
 from flax import nnx
 
 import jaxrnn.nnx as jn
+from tests.cases import grads_and_loops
 
 B, T, I, H = 3, 6, 5, 4
 LENGTHS = np.array([6, 0, 4], np.int32)
@@ -118,3 +119,65 @@ def test_unknown_call_keyword_and_seq_lengths_checked_once(monkeypatch):
     assert len(calls) == 1
     jn.RNN(Wrapped(jn.GRUCell(I, H, rngs=nnx.Rngs(0))))(_x(), seq_lengths=LENGTHS)  # the layer
     assert len(calls) == 2
+
+
+def _pure(model, **kw):
+    """``(apply(params, x), params)`` for a model called with ``kw``."""
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+
+    def apply(params, x):
+        return nnx.merge(graphdef, params, rest)(x, seq_lengths=LENGTHS, **kw)
+
+    return apply, params
+
+
+def _same(got, want):
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6), got, want)
+
+
+def test_checkpoint_every_rnn_bidirectional_and_cell_sequence():
+    """``checkpoint_every`` on ``RNN`` and ``Bidirectional`` (constructor, or call
+    argument overriding it) and on the cell's ``sequence``: the same gradients as without
+    it, from a program that loops over 3 chunks of 2 steps instead of the 6 steps."""
+    x = _x()
+    cell = jn.LSTMCell(I, H, rngs=nnx.Rngs(0))
+    apply, params = _pure(jn.RNN(cell, reverse=True))
+    want, loops = grads_and_loops(apply, params, x)
+    assert loops == {T}
+    for apply, _ in (
+        _pure(jn.RNN(cell, reverse=True, checkpoint_every=2)),
+        _pure(jn.RNN(cell, reverse=True, checkpoint_every=4), checkpoint_every=2),
+    ):
+        got, loops = grads_and_loops(apply, params, x)
+        _same(got, want)
+        assert 3 in loops and T not in loops, loops
+    graphdef, cell_params = nnx.split(cell)
+
+    def sequence(params, x, every=None):
+        cell = nnx.merge(graphdef, params)
+        return cell.sequence(x, seq_lengths=LENGTHS, reverse=True, checkpoint_every=every)
+
+    want, _ = grads_and_loops(sequence, cell_params, x)
+    got, loops = grads_and_loops(lambda p, x: sequence(p, x, 2), cell_params, x)
+    _same(got, want)
+    assert 3 in loops and T not in loops
+
+    f, b = jn.LSTMCell(I, H, rngs=nnx.Rngs(1)), jn.GRUCell(I, H, rngs=nnx.Rngs(2))
+    apply, params = _pure(jn.Bidirectional(jn.RNN(f), jn.RNN(b)))
+    want, loops = grads_and_loops(apply, params, x)
+    assert loops == {T}
+    for apply, _ in (
+        _pure(jn.Bidirectional(jn.RNN(f), jn.RNN(b), checkpoint_every=2)),
+        _pure(jn.Bidirectional(jn.RNN(f), jn.RNN(b)), checkpoint_every=2),
+    ):
+        got, loops = grads_and_loops(apply, params, x)
+        _same(got, want)
+        assert 3 in loops and T not in loops, loops
+
+
+def test_checkpoint_every_needs_a_jaxrnn_cell():
+    rnn = jn.RNN(Wrapped(jn.GRUCell(I, H, rngs=nnx.Rngs(0))), checkpoint_every='auto')
+    with pytest.raises(ValueError, match=r"checkpoint_every='auto' needs a jaxrnn cell.*Wrapped"):
+        rnn(_x())
+    with pytest.raises(TypeError, match=r'checkpoint_every must be None.*got True \(bool\)'):
+        jn.RNN(jn.GRUCell(I, H, rngs=nnx.Rngs(0)), checkpoint_every=True)(_x())

@@ -13,6 +13,7 @@ import jaxrnn.linen as jl
 import jaxrnn.nnx as jn
 from jaxrnn import convert
 from tests import reference
+from tests.cases import grads_and_loops
 
 B, T, I, H = 3, 5, 4, 3
 LENGTHS = np.array([5, 1, 3], np.int32)
@@ -164,3 +165,31 @@ def test_stack_signatures_and_option_errors():
         TypeError, match=r"LSTM.__call__\(\) got an unexpected keyword argument 'reverse'"
     ):
         model(_x(), reverse=True)
+
+
+@pytest.mark.parametrize('kind', ['lstm'])  # the other cells: tests/kernels/test_checkpoint.py
+def test_checkpoint_every_same_gradients(kind):
+    """``checkpoint_every`` (constructor, or call argument overriding it) reaches every
+    layer and direction: the same gradients as without it, from a program that loops
+    over chunks of 2 steps (2 of them, and a last one of 1) instead of the 5 steps."""
+    nnx_cls = PAIRS[kind][0]
+    x = _x()
+
+    def pure(model, **kw):
+        graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+
+        def apply(params, x):
+            return nnx.merge(graphdef, params, rest)(x, seq_lengths=LENGTHS, **kw)
+
+        return apply, params
+
+    def build(**kw):
+        return nnx_cls(I, H, num_layers=2, bidirectional=True, rngs=nnx.Rngs(0), **kw)
+
+    apply, params = pure(build())
+    want, loops = grads_and_loops(apply, params, x)
+    assert loops == {T}
+    for apply, _ in (pure(build(checkpoint_every=2)), pure(build(), checkpoint_every=2)):
+        got, loops = grads_and_loops(apply, params, x)
+        jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6), got, want)
+        assert {2, 1} <= loops and T not in loops, loops
