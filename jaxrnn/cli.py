@@ -260,7 +260,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f'{self.prog}: error: {message}\n')
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The ``jaxrnn`` command's argument parser (its ``--help`` is the CLI reference)."""
     # The teaching models' cells; without the teach extra, demo and trace say how to get it.
     cells = None if _extras.missing_teach() else _teach('trace').CELLS
     parser = _Parser(prog='jaxrnn', description=__doc__.split('\n\n')[0])
@@ -287,7 +288,12 @@ def main(argv: list[str] | None = None) -> int:
     trace_p.add_argument('--png', default=None, help='write the overview figure here')
     compare_p = sub.add_parser('compare', help='check against Flax and time both')
     compare_p.add_argument('--quick', action='store_true', help='small sizes, few rounds')
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs ``jaxrnn`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    args = parser().parse_args(argv)
     try:
         if args.command == 'compare':
             return compare(quick=args.quick)

@@ -16,9 +16,9 @@ Get a trace from any jaxrnn layer with ``trace=True``::
   print(jaxrnn.teach.narrate(trace, tokens))
 """
 
-from jaxrnn._extras import require_teach
+from jaxrnn import _extras
 
-require_teach()  # one clear ImportError naming the extra, before a view imports matplotlib
+_extras.require_teach()  # one clear ImportError naming the extra, before a view imports matplotlib
 
 from jaxrnn.teach._figures import compare as compare
 from jaxrnn.teach._figures import gate_heatmaps as gate_heatmaps
