@@ -1,14 +1,11 @@
 """Weight converters between jaxrnn's fused layout and every common source.
 
-======================  ==================================  ==========================
-source                  to jaxrnn                           from jaxrnn
-======================  ==================================  ==========================
-PyTorch nn.LSTM/GRU/RNN :func:`from_torch` (stack)          :func:`to_torch`
-Flax Linen / NNX        :func:`from_flax` (cell or model)   :func:`to_flax`
-jax.experimental.rnn    :func:`from_jax_rnn` (stack)        :func:`to_jax_rnn`
-Keras weight lists      :func:`from_keras` (cell; stack     :func:`to_keras`
-                        layer for ``Bidirectional``)
-======================  ==================================  ==========================
+* PyTorch ``nn.LSTM``/``nn.GRU``/``nn.RNN``: :func:`from_torch` (a stack),
+  :func:`to_torch`.
+* Flax Linen and NNX: :func:`from_flax` (a cell or a whole model), :func:`to_flax`.
+* ``jax.experimental.rnn`` (cuDNN): :func:`from_jax_rnn` (a stack), :func:`to_jax_rnn`.
+* Keras weight lists: :func:`from_keras` (a cell; a stack layer for ``Bidirectional``),
+  :func:`to_keras`.
 
 Every converter returns NumPy arrays with the source's dtype, checks every shape
 (nothing is reshaped or cast; a mismatch names the parameter) and is exact: the values

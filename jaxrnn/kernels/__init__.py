@@ -3,7 +3,7 @@
 Public API::
 
   lstm(params, xs, carry=None, *, seq_lengths, reverse, time_major, unroll, dtype,
-       precision, trace, backend) -> ((c, h), ys)
+       precision, trace, backend, checkpoint_every) -> ((c, h), ys)
   gru(params, xs, carry=None, *, ..., reset_after=True) -> (h, ys)
   simple_rnn(params, xs, carry=None, *, ..., activation='tanh') -> (h, ys)
   lstm_step / gru_step / simple_step(params, carry, x) -> (carry, y)
@@ -19,6 +19,13 @@ With ``trace=True`` the sequence kernels also return every gate at every step
 (``LSTMTrace``, ``GRUTrace``, ``SimpleTrace``), last in the tuple. ``backend`` picks the
 implementation (``'auto'``, ``'xla'``, ``'cudnn'``, ``'pallas'``, or the options objects
 ``XLA``, ``Pallas``, ``CuDNN``; see ``_backend``).
+
+Examples:
+  ``CELL_TYPES`` maps each name to its class:
+
+  >>> from jaxrnn import kernels
+  >>> {name: cls.title for name, cls in kernels.CELL_TYPES.items()}
+  {'lstm': 'LSTM', 'gru': 'GRU', 'simple': 'simple RNN'}
 """
 
 from jaxrnn.kernels._api import run_sequence as run_sequence

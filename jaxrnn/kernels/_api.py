@@ -188,7 +188,21 @@ def run_sequence(
     flattens batch axes and runs the jitted driver of the chosen backend
     (:mod:`jaxrnn.kernels._backend`). :func:`jaxrnn.kernels.lstm` and friends are this
     function with their cell; the arguments and results are theirs (the carry is a tuple
-    in the cell's ``carry`` order, or the single ``h``)."""
+    in the cell's ``carry`` order, or the single ``h``).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxrnn import kernels
+      >>> cell = kernels.GRU(reset_after=False)
+      >>> shapes = kernels.param_shapes(cell, 3, 4)
+      >>> keys = jax.random.split(jax.random.key(0), len(shapes))
+      >>> params = cell.params_type(*(0.5 * jax.random.normal(k, s)
+      ...                             for k, s in zip(keys, shapes.values())))
+      >>> xs = jax.random.normal(jax.random.key(1), (2, 5, 3))
+      >>> h, ys = kernels.run_sequence(cell, params, xs)
+      >>> bool((h == kernels.gru(params, xs, reset_after=False)[0]).all())
+      True
+    """
     in_features, hidden = check_params(cell, params)
     _check_dtype_arg(dtype)
     _check_unroll(unroll)
@@ -292,7 +306,21 @@ def _to_carry(cell, state: tuple):
 
 def run_step(cell: Cell, params, carry, x, *, dtype=None, precision=None):
     """One step of any :class:`~jaxrnn.kernels.Cell`, with exactly the sequence kernel's
-    math: ``(carry, x [*batch, i]) -> (carry, y)``."""
+    math: ``(carry, x [*batch, i]) -> (carry, y)``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxrnn import kernels
+      >>> cell = kernels.LSTM()
+      >>> shapes = kernels.param_shapes(cell, 3, 4)
+      >>> keys = jax.random.split(jax.random.key(0), len(shapes))
+      >>> params = kernels.LSTMParams(*(0.5 * jax.random.normal(k, s)
+      ...                               for k, s in zip(keys, shapes.values())))
+      >>> carry = (jnp.zeros((2, 4)), jnp.zeros((2, 4)))
+      >>> (c, h), y = kernels.run_step(cell, params, carry, jnp.ones((2, 3)))
+      >>> bool((y == kernels.lstm_step(params, carry, jnp.ones((2, 3)))[1]).all())
+      True
+    """
     in_features, hidden = check_params(cell, params)
     _check_dtype_arg(dtype)
     shape = _check_inputs(x, 'x', '[*batch, features]', 1, in_features)

@@ -63,6 +63,21 @@ class XLA:
         ``benchmarks/NOTES.md`` measures faster) or ``'vjp'`` (``jax.vjp`` of the cell's
         step, the path of cells that have no hand-written backward; same gradients).
       platform: ``None`` for JAX's default backend, or ``'cpu'``/``'gpu'``/``'tpu'``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxrnn import kernels
+      >>> shapes = kernels.param_shapes(kernels.LSTM(), 3, 16)
+      >>> keys = jax.random.split(jax.random.key(0), len(shapes))
+      >>> params = kernels.LSTMParams(*(0.5 * jax.random.normal(k, s)
+      ...                               for k, s in zip(keys, shapes.values())))
+      >>> xs = jax.random.normal(jax.random.key(1), (2, 5, 3))
+      >>> _, ys = kernels.lstm(params, xs)                       # backend='auto'
+      >>> _, ys_hoisted = kernels.lstm(params, xs, backend=kernels.XLA(projection='hoisted'))
+      >>> bool(jnp.allclose(ys, ys_hoisted, atol=1e-6))
+      True
+      >>> kernels.XLA(projection='hoisted') == kernels.XLA(projection='hoisted')   # a cache key
+      True
     """
 
     projection: str = 'auto'
@@ -79,6 +94,19 @@ class Pallas:
         is at most this many bytes, else re-read at every step inside the launch.
       max_hidden: the largest (padded) hidden size it runs; beyond it, the XLA scan.
       platform: as :class:`XLA`; ``'gpu'`` compiles with Triton, ``'cpu'`` interprets.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxrnn import kernels
+      >>> shapes = kernels.param_shapes(kernels.LSTM(), 3, 16)
+      >>> keys = jax.random.split(jax.random.key(0), len(shapes))
+      >>> params = kernels.LSTMParams(*(0.5 * jax.random.normal(k, s)
+      ...                               for k, s in zip(keys, shapes.values())))
+      >>> xs = jax.random.normal(jax.random.key(1), (2, 5, 3))
+      >>> _, ys = kernels.lstm(params, xs)                       # backend='auto'
+      >>> _, ys_pallas = kernels.lstm(params, xs, backend=kernels.Pallas())   # interpreted on CPU
+      >>> bool(jnp.allclose(ys, ys_pallas, atol=1e-5))
+      True
     """
 
     resident_bytes: int = _pallas.RESIDENT_BYTES
@@ -92,6 +120,20 @@ class CuDNN:
 
     Attributes:
       platform: as :class:`XLA`; cuDNN needs ``'gpu'``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxrnn import kernels
+      >>> shapes = kernels.param_shapes(kernels.LSTM(), 3, 16)
+      >>> keys = jax.random.split(jax.random.key(0), len(shapes))
+      >>> params = kernels.LSTMParams(*(0.5 * jax.random.normal(k, s)
+      ...                               for k, s in zip(keys, shapes.values())))
+      >>> xs = jax.random.normal(jax.random.key(1), (2, 5, 3))
+      >>> _, ys = kernels.lstm(params, xs)                       # backend='auto'
+      >>> kernels.lstm(params, xs, backend=kernels.CuDNN())   # on a machine without a GPU
+      Traceback (most recent call last):
+        ...
+      ValueError: backend='cudnn' needs an NVIDIA GPU; ...
     """
 
     platform: str | None = None

@@ -46,6 +46,14 @@ class LSTMParams(NamedTuple):
       input_kernel: ``[i, 4h]``, W_ih.
       recurrent_kernel: ``[h, 4h]``, W_hh.
       bias: ``[4h]``, the single bias b (PyTorch's ``b_ih + b_hh``).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxrnn import kernels
+      >>> params = kernels.LSTMParams(input_kernel=jnp.zeros((3, 16)),
+      ...                             recurrent_kernel=jnp.zeros((4, 16)), bias=jnp.zeros(16))
+      >>> params.recurrent_kernel[:, 4:8].shape                 # the forget gate's block, [h, h]
+      (4, 4)
     """
 
     input_kernel: Array
@@ -63,6 +71,11 @@ class GRUParams(NamedTuple):
         here, since they are added to the same sums.
       recurrent_bias: ``[h]``, b_hn, the bias of the hidden-side candidate term,
         which the reset gate multiplies in the "reset after" form.
+
+    Examples:
+      >>> from jaxrnn import kernels
+      >>> kernels.GRUParams._fields
+      ('input_kernel', 'recurrent_kernel', 'bias', 'recurrent_bias')
     """
 
     input_kernel: Array
@@ -78,6 +91,11 @@ class SimpleParams(NamedTuple):
       input_kernel: ``[i, h]``, W_ih.
       recurrent_kernel: ``[h, h]``, W_hh.
       bias: ``[h]``, b.
+
+    Examples:
+      >>> from jaxrnn import kernels
+      >>> kernels.param_shapes(kernels.Simple(), 3, 4)
+      {'input_kernel': (3, 4), 'recurrent_kernel': (4, 4), 'bias': (4,)}
     """
 
     input_kernel: Array
@@ -96,6 +114,14 @@ class LSTMTrace(NamedTuple):
       o: output gate, the share of ``tanh(c_t)`` shown as ``h_t``.
       c: memory (cell state) after the step, ``c_t = f * c_{t-1} + i * g``.
       h: hidden state after the step, ``h_t = o * tanh(c_t)`` (the outputs).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxrnn import kernels
+      >>> params = kernels.LSTMParams(jnp.full((3, 16), 0.1), jnp.zeros((4, 16)), jnp.zeros(16))
+      >>> (c, h), ys, trace = kernels.lstm(params, jnp.ones((2, 5, 3)), trace=True)
+      >>> trace.f.shape, float(trace.f[0, 0, 0])                # sigmoid(0.3)
+      ((2, 5, 4), 0.574442...)
     """
 
     i: Array
@@ -114,6 +140,14 @@ class GRUTrace(NamedTuple):
       z: update gate, the share of the OLD state ``h_{t-1}`` kept.
       n: candidate state, ``tanh``.
       h: hidden state after the step, ``h_t = (1 - z) * n + z * h_{t-1}``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxrnn import kernels
+      >>> params = kernels.GRUParams(jnp.zeros((3, 12)), jnp.zeros((4, 12)), jnp.zeros(12), jnp.zeros(4))
+      >>> h, ys, trace = kernels.gru(params, jnp.ones((2, 5, 3)), trace=True)
+      >>> float(trace.z[0, 0, 0]), float(trace.n[0, 0, 0])      # sigmoid(0), tanh(0)
+      (0.5, 0.0)
     """
 
     r: Array
@@ -127,6 +161,14 @@ class SimpleTrace(NamedTuple):
 
     Attributes:
       h: hidden state after the step.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from jaxrnn import kernels
+      >>> params = kernels.SimpleParams(jnp.ones((3, 4)), jnp.zeros((4, 4)), jnp.zeros(4))
+      >>> h, ys, trace = kernels.simple_rnn(params, jnp.ones((2, 5, 3)), trace=True)
+      >>> trace._fields, bool((trace.h == ys).all())
+      (('h',), True)
     """
 
     h: Array
@@ -157,6 +199,11 @@ class Step(NamedTuple):
       y: the output, ``[b, h]`` (the new ``h``).
       saved: per-step values named by the cell's ``saved``, each ``[b, h]``: everything
         the hand-written backward step needs, and every trace field but ``h``.
+
+    Examples:
+      >>> from jaxrnn import kernels
+      >>> kernels.Step._fields
+      ('state', 'y', 'saved')
     """
 
     state: tuple[Array, ...]
@@ -190,6 +237,17 @@ class Cell(Protocol):
       trace_type: the NamedTuple of trace mode; its fields are named in ``saved`` or
         are ``'h'`` (the outputs).
       cudnn: whether ``jax.experimental.rnn``'s cuDNN kernel computes this cell.
+
+    Examples:
+      Every built-in cell satisfies it; a cell of your own runs through
+      :func:`jaxrnn.kernels.run_sequence` (see the Backends guide for a complete one):
+
+      >>> from jaxrnn import kernels
+      >>> for name, cls in kernels.CELL_TYPES.items():
+      ...     print(name, cls.gates, cls.carry, cls().saved)
+      lstm ('i', 'f', 'g', 'o') ('c', 'h') ('i', 'f', 'g', 'o', 'c')
+      gru ('r', 'z', 'n') ('h',) ('r', 'z', 'n', 'h_n')
+      simple ('a',) ('h',) ()
     """
 
     name: ClassVar[str]
@@ -229,7 +287,13 @@ def param_fields(cell: Cell | type[Cell]) -> tuple[str, ...]:
 
 
 def param_shapes(cell: Cell, in_features: int, hidden: int) -> dict[str, tuple[int, ...]]:
-    """The shape of every field of ``cell.params_type``, in field order."""
+    """The shape of every field of ``cell.params_type``, in field order.
+
+    Examples:
+      >>> from jaxrnn import kernels
+      >>> kernels.param_shapes(kernels.LSTM(), 3, 4)            # in_features 3, hidden 4
+      {'input_kernel': (3, 16), 'recurrent_kernel': (4, 16), 'bias': (16,)}
+    """
     g = num_gates(cell) * hidden
     shapes = {
         'input_kernel': (in_features, g),

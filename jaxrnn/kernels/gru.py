@@ -42,6 +42,13 @@ class GRU:
     Attributes:
       reset_after: ``True`` for the cuDNN/PyTorch/Keras/Flax form, ``False`` for Cho et
         al. (2014).
+
+    Examples:
+      >>> from jaxrnn import kernels
+      >>> kernels.GRU().gates, kernels.GRU().carry
+      (('r', 'z', 'n'), ('h',))
+      >>> kernels.GRU(reset_after=False) == kernels.GRU(reset_after=False)   # hashable, static
+      True
     """
 
     reset_after: bool = True
@@ -159,9 +166,9 @@ def gru(
         ``bias [3h]``, ``recurrent_bias [h]``), gate order (r, z, n).
       xs: ``[*batch, t, i]``, or ``[t, *batch, i]`` when ``time_major``.
       carry: ``h``, ``[*batch, h]``; zeros when ``None``.
-      seq_lengths, reverse, time_major, unroll, dtype, precision, trace,
-        checkpoint_every: as in :func:`jaxrnn.kernels.lstm` (the trace is a
-        :class:`GRUTrace`).
+      seq_lengths: as in :func:`jaxrnn.kernels.lstm`, and so are ``reverse``,
+        ``time_major``, ``unroll``, ``dtype``, ``precision``, ``trace`` (here a
+        :class:`GRUTrace`) and ``checkpoint_every``.
       backend: ``'auto'``, ``'xla'`` or ``'pallas'`` as in :func:`jaxrnn.kernels.lstm`;
         ``'cudnn'`` raises (JAX binds no cuDNN GRU).
       reset_after: ``True`` (default) for the cuDNN/PyTorch/Keras/Flax form, ``False``
@@ -170,6 +177,28 @@ def gru(
     Returns:
       ``(h, ys)``: the final carry in the accumulation dtype and the outputs; with
       ``trace=True``, ``(h, ys, trace)``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxrnn import kernels
+      >>> shapes = kernels.param_shapes(kernels.GRU(), 3, 4)
+      >>> shapes
+      {'input_kernel': (3, 12), 'recurrent_kernel': (4, 12), 'bias': (12,), 'recurrent_bias': (4,)}
+      >>> keys = jax.random.split(jax.random.key(0), len(shapes))
+      >>> params = kernels.GRUParams(*(0.5 * jax.random.normal(k, s)
+      ...                              for k, s in zip(keys, shapes.values())))
+      >>> xs = jax.random.normal(jax.random.key(1), (2, 5, 3))  # [b, t, i]
+      >>> h, ys, trace = kernels.gru(params, xs, trace=True)
+      >>> h.shape, ys.shape, trace._fields
+      ((2, 4), (2, 5, 4), ('r', 'z', 'n', 'h'))
+      >>> bool((trace.h == ys).all())                           # the trace's h is the output
+      True
+
+      The two forms compute different functions from the same parameters:
+
+      >>> h_before, _ = kernels.gru(params, xs, reset_after=False)   # Cho et al. (2014)
+      >>> bool(jnp.allclose(h, h_before))
+      False
     """
     return _api.run_sequence(
         GRU(reset_after),
@@ -206,5 +235,18 @@ def gru_step(
 
     Returns:
       ``(h', h')``, the output in the computation dtype.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxrnn import kernels
+      >>> shapes = kernels.param_shapes(kernels.GRU(), 3, 4)
+      >>> keys = jax.random.split(jax.random.key(0), len(shapes))
+      >>> params = kernels.GRUParams(*(0.5 * jax.random.normal(k, s)
+      ...                              for k, s in zip(keys, shapes.values())))
+      >>> x = jax.random.normal(jax.random.key(1), (2, 3))      # one step, [b, i]
+      >>> h, y = kernels.gru_step(params, jnp.zeros((2, 4)), x)
+      >>> h_seq, _ = kernels.gru(params, x[:, None])            # a sequence of one step
+      >>> h.shape, bool(jnp.allclose(h, h_seq, atol=1e-6)), bool((h == y).all())
+      ((2, 4), True, True)
     """
     return _api.run_step(GRU(reset_after), params, carry, x, dtype=dtype, precision=precision)

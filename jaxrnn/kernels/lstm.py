@@ -34,7 +34,14 @@ Array = jax.Array
 
 @dataclasses.dataclass(frozen=True)
 class LSTM:
-    """The LSTM cell (:class:`jaxrnn.kernels._types.Cell`): the equations above, once."""
+    """The LSTM cell (:class:`jaxrnn.kernels._types.Cell`): the equations above, once.
+
+    Examples:
+      >>> from jaxrnn import kernels
+      >>> cell = kernels.LSTM()
+      >>> cell.name, cell.gates, cell.carry, cell.params_type.__name__
+      ('lstm', ('i', 'f', 'g', 'o'), ('c', 'h'), 'LSTMParams')
+    """
 
     name: ClassVar[str] = 'lstm'
     title: ClassVar[str] = 'LSTM'
@@ -166,6 +173,29 @@ def lstm(
       ``((c, h), ys)``: the final carry in the accumulation dtype and the outputs
       ``ys`` (``[*batch, t, h]`` or time-major) in the computation dtype; with
       ``trace=True``, ``((c, h), ys, trace)``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxrnn import kernels
+      >>> shapes = kernels.param_shapes(kernels.LSTM(), 3, 4)   # in_features 3, hidden 4
+      >>> keys = jax.random.split(jax.random.key(0), len(shapes))
+      >>> params = kernels.LSTMParams(*(0.5 * jax.random.normal(k, s)
+      ...                               for k, s in zip(keys, shapes.values())))
+      >>> xs = jax.random.normal(jax.random.key(1), (2, 5, 3))  # [b, t, i]
+      >>> (c, h), ys = kernels.lstm(params, xs, seq_lengths=jnp.array([5, 2]))
+      >>> ys.shape, c.shape, h.shape
+      ((2, 5, 4), (2, 4), (2, 4))
+
+      Padded steps output zero, and the carry is the state at each sequence's last valid step:
+
+      >>> bool((ys[1, 2:] == 0).all()), bool((h[1] == ys[1, 1]).all())
+      (True, True)
+
+      With ``trace=True`` every gate of every step comes back too:
+
+      >>> (c, h), ys, trace = kernels.lstm(params, xs, trace=True)
+      >>> trace._fields, trace.f.shape
+      (('i', 'f', 'g', 'o', 'c', 'h'), (2, 5, 4))
     """
     return _api.run_sequence(
         _CELL,
@@ -202,5 +232,22 @@ def lstm_step(
 
     Returns:
       ``((c', h'), h')`` with ``h'`` in the computation dtype.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxrnn import kernels
+      >>> shapes = kernels.param_shapes(kernels.LSTM(), 3, 4)
+      >>> keys = jax.random.split(jax.random.key(0), len(shapes))
+      >>> params = kernels.LSTMParams(*(0.5 * jax.random.normal(k, s)
+      ...                               for k, s in zip(keys, shapes.values())))
+      >>> xs = jax.random.normal(jax.random.key(1), (2, 5, 3))
+      >>> carry = (jnp.zeros((2, 4)), jnp.zeros((2, 4)))       # (c, h)
+      >>> outputs = []
+      >>> for t in range(5):
+      ...     carry, y = kernels.lstm_step(params, carry, xs[:, t])
+      ...     outputs.append(y)
+      >>> _, ys = kernels.lstm(params, xs)
+      >>> bool(jnp.allclose(jnp.stack(outputs, axis=1), ys, atol=1e-6))
+      True
     """
     return _api.run_step(_CELL, params, carry, x, dtype=dtype, precision=precision)

@@ -32,6 +32,11 @@ class Simple:
 
     Attributes:
       activation: ``'tanh'`` or ``'relu'``.
+
+    Examples:
+      >>> from jaxrnn import kernels
+      >>> kernels.Simple().gates, kernels.Simple(activation='relu').activation
+      (('a',), 'relu')
     """
 
     activation: str = 'tanh'
@@ -123,6 +128,21 @@ def simple_rnn(
 
     Returns:
       ``(h, ys)``, or ``(h, ys, trace)``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxrnn import kernels
+      >>> shapes = kernels.param_shapes(kernels.Simple(), 3, 4)
+      >>> keys = jax.random.split(jax.random.key(0), len(shapes))
+      >>> params = kernels.SimpleParams(*(0.5 * jax.random.normal(k, s)
+      ...                                 for k, s in zip(keys, shapes.values())))
+      >>> xs = jax.random.normal(jax.random.key(1), (2, 5, 3))
+      >>> h, ys = kernels.simple_rnn(params, xs)
+      >>> h.shape, bool((jnp.abs(ys) < 1).all())                # tanh: in (-1, 1)
+      ((2, 4), True)
+      >>> h, ys = kernels.simple_rnn(params, xs, activation='relu')
+      >>> bool((ys >= 0).all())
+      True
     """
     return _api.run_sequence(
         Simple(activation),
@@ -150,5 +170,14 @@ def simple_step(
     dtype=None,
     precision=None,
 ) -> tuple[Array, Array]:
-    """One simple-RNN step with exactly the math of :func:`simple_rnn`."""
+    """One simple-RNN step with exactly the math of :func:`simple_rnn`.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxrnn import kernels
+      >>> params = kernels.SimpleParams(jnp.eye(3, 4), jnp.zeros((4, 4)), jnp.zeros(4))
+      >>> h, y = kernels.simple_step(params, jnp.zeros((1, 4)), jnp.array([[1.0, 0.0, -1.0]]))
+      >>> h                                                     # tanh(x W_ih + b + h W_hh)
+      Array([[ 0.7615942,  0.       , -0.7615942,  0.       ]], dtype=float32)
+    """
     return _api.run_step(Simple(activation), params, carry, x, dtype=dtype, precision=precision)

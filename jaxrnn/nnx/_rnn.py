@@ -48,10 +48,11 @@ class RNN(rnn.RNNBody, nnx.Module):
     A jaxrnn cell runs the fused sequence kernel; any other ``nnx.RNNCellBase`` runs
     step by step under ``nnx.scan`` with the same semantics (zero outputs at padded
     steps, the carry of the last valid step, the initial carry for length 0). See
-    ``jaxrnn.linen.RNN`` for the arguments.
+    ``jaxrnn.linen.RNN`` for the arguments it shares with Linen (``cell``,
+    ``time_major``, ``return_carry``, ``reverse``, ``keep_order``, ``unroll``,
+    ``checkpoint_every``); the others are those of ``flax.nnx.RNN``.
 
-    Args (besides Linen's ``cell``, ``time_major``, ``return_carry``, ``reverse``,
-    ``keep_order``, ``unroll``, ``checkpoint_every``), as ``flax.nnx.RNN``:
+    Args:
       state_axes: how ``nnx.scan`` treats the cell's state (default ``{...:
         nnx.Carry}``); other cells only: with a jaxrnn cell, a value is a ValueError
         (its parameters are the same at every step).
