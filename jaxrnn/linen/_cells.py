@@ -58,6 +58,19 @@ class FusedCell(cells.FusedCellBody, KernelAttributes, nn.RNNCellBase):
       kernel_init, recurrent_kernel_init, bias_init, dtype, param_dtype, precision,
         backend: see :class:`jaxrnn._layers.options.KernelOptions` (Flax's defaults).
       carry_init: initializer of the carry (default: zeros).
+
+    Examples:
+      A jaxrnn cell is used as a Flax cell is, one step at a time or inside ``RNN``:
+
+      >>> import jax, jax.numpy as jnp
+      >>> import jaxrnn.linen as nn
+      >>> cell = nn.LSTMCell(features=4)
+      >>> x = jnp.ones((2, 3))                                  # one step, [b, i]
+      >>> carry = cell.initialize_carry(jax.random.key(0), x.shape)
+      >>> variables = cell.init(jax.random.key(1), carry, x)
+      >>> (c, h), y = cell.apply(variables, carry, x)
+      >>> c.shape, bool((h == y).all())
+      ((2, 4), True)
     """
 
     carry_init: Initializer = initializers.zeros_init()
@@ -136,6 +149,16 @@ class LSTMCell(cells.LSTMCellBody, FusedCell):
         part of the parameters, so it travels with them.
       gate_fn, activation_fn: Flax's; only ``nn.sigmoid`` and ``nn.tanh`` (the
         defaults), which the kernel computes; another function is a ValueError.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> import jaxrnn.linen as nn
+      >>> layer = nn.RNN(nn.LSTMCell(features=4))
+      >>> variables = layer.init(jax.random.key(0), jnp.ones((2, 5, 3)))    # [b, t, i]
+      >>> jax.tree.map(jnp.shape, variables['params'])
+      {'cell': {'bias': (16,), 'input_kernel': (3, 16), 'recurrent_kernel': (4, 16)}}
+      >>> layer.apply(variables, jnp.ones((2, 5, 3))).shape
+      (2, 5, 4)
     """
 
     forget_bias: float = 0.0
@@ -147,7 +170,20 @@ class OptimizedLSTMCell(LSTMCell):
     """:class:`LSTMCell` under the name of ``flax.linen.OptimizedLSTMCell``, so that
     after the import swap Flax's auto-generated module names (``OptimizedLSTMCell_0``)
     and so every parameter path stay the same. Both Flax classes compute the same
-    function; jaxrnn runs both on the fused kernel."""
+    function; jaxrnn runs both on the fused kernel.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> import flax.linen
+      >>> import jaxrnn.linen as nn
+      >>> from jaxrnn import convert
+      >>> x = jax.random.normal(jax.random.key(0), (2, 5, 3))
+      >>> flax_layer = flax.linen.RNN(flax.linen.OptimizedLSTMCell(4))
+      >>> flax_vars = flax_layer.init(jax.random.key(1), x)
+      >>> ours = nn.RNN(nn.OptimizedLSTMCell(4)).apply(convert.from_flax(flax_vars), x)
+      >>> bool(jnp.allclose(ours, flax_layer.apply(flax_vars, x), atol=1e-6))
+      True
+    """
 
 
 class GRUCell(cells.GRUCellBody, FusedCell):
@@ -161,6 +197,17 @@ class GRUCell(cells.GRUCellBody, FusedCell):
     ``reset_after=True`` (default) is the form of cuDNN, PyTorch, Keras and
     ``flax.linen.GRUCell``; ``False`` is Cho et al. (2014). ``gate_fn`` and
     ``activation_fn`` as :class:`LSTMCell`.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> import jaxrnn.linen as nn
+      >>> layer = nn.RNN(nn.GRUCell(features=4), return_carry=True)
+      >>> variables = layer.init(jax.random.key(0), jnp.ones((2, 5, 3)))
+      >>> jax.tree.map(jnp.shape, variables['params']['cell'])
+      {'bias': (12,), 'input_kernel': (3, 12), 'recurrent_bias': (4,), 'recurrent_kernel': (4, 12)}
+      >>> h, y = layer.apply(variables, jnp.ones((2, 5, 3)), seq_lengths=jnp.array([5, 2]))
+      >>> bool((h[1] == y[1, 1]).all()), bool((y[1, 2:] == 0).all())
+      (True, True)
     """
 
     reset_after: bool = True
@@ -177,6 +224,14 @@ class SimpleCell(cells.SimpleCellBody, FusedCell):
         ``activation``).
       residual: Flax's pre-activation residual; only ``False`` (``True`` is a
         ValueError).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> import jaxrnn.linen as nn
+      >>> layer = nn.RNN(nn.SimpleCell(features=4, activation_fn=jax.nn.relu))
+      >>> variables = layer.init(jax.random.key(0), jnp.ones((2, 5, 3)))
+      >>> bool((layer.apply(variables, jnp.ones((2, 5, 3))) >= 0).all())
+      True
     """
 
     activation: str = 'tanh'

@@ -57,6 +57,19 @@ class RNN(rnn.RNNBody, nn.Module):
         per-step randomness, so ``variable_broadcast`` and ``split_rngs`` change
         nothing, and ``variable_axes`` or ``variable_carry`` other than the defaults
         raise a ValueError.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> import jaxrnn.linen as nn
+      >>> x = jax.random.normal(jax.random.key(0), (2, 5, 3))   # [b, t, i]
+      >>> layer = nn.RNN(nn.LSTMCell(4), return_carry=True)
+      >>> variables = layer.init(jax.random.key(1), x)
+      >>> (c, h), y = layer.apply(variables, x, seq_lengths=jnp.array([5, 3]))
+      >>> y.shape, bool((y[1, 3:] == 0).all())
+      ((2, 5, 4), True)
+      >>> y, trace = nn.RNN(nn.LSTMCell(4)).apply(variables, x, trace=True)   # every gate
+      >>> trace.f.shape
+      (2, 5, 4)
     """
 
     cell: nn.RNNCellBase
@@ -140,6 +153,16 @@ class Bidirectional(rnn.BidirectionalBody, nn.Module):
         ``(forward_carry, backward_carry)``.
       checkpoint_every: when not ``None``, passed to both RNNs (overriding theirs), as
         :class:`RNN`'s ``checkpoint_every``; a call's overrides it.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> import jaxrnn.linen as nn
+      >>> x = jnp.ones((2, 5, 3))
+      >>> layer = nn.Bidirectional(nn.RNN(nn.GRUCell(4)), nn.RNN(nn.GRUCell(4)), return_carry=True)
+      >>> variables = layer.init(jax.random.key(0), x)
+      >>> (h_forward, h_backward), y = layer.apply(variables, x)
+      >>> y.shape, h_backward.shape                             # outputs concatenated
+      ((2, 5, 8), (2, 4))
     """
 
     forward_rnn: Any

@@ -84,6 +84,21 @@ class Stack(stack.StackBody, KernelAttributes, StackAttributes):
         call's ``checkpoint_every`` overrides it.
       kernel_init, recurrent_kernel_init, bias_init, dtype, param_dtype, precision,
       backend: passed to every cell (see ``jaxrnn.linen.LSTMCell``).
+
+    Examples:
+      Decoding one step at a time with ``step`` gives the sequence call's numbers:
+
+      >>> import jax, jax.numpy as jnp
+      >>> import jaxrnn.linen as nn
+      >>> model = nn.GRU(features=4, num_layers=2)
+      >>> xs = jax.random.normal(jax.random.key(0), (1, 5, 3))
+      >>> variables = model.init(jax.random.key(1), xs)
+      >>> ys = model.apply(variables, xs)
+      >>> carry = model.initialize_carry(None, (1, 3))
+      >>> for t in range(5):
+      ...     carry, y = model.apply(variables, carry, xs[:, t], method='step')
+      >>> bool(jnp.allclose(y, ys[:, -1], atol=1e-6))
+      True
     """
 
     @nn.nowrap
@@ -160,6 +175,19 @@ class LSTM(Stack):
 
     Attributes:
       forget_bias: added to every forget-gate bias at initialization (default 0.0).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> import jaxrnn.linen as nn
+      >>> model = nn.LSTM(features=4, num_layers=2, bidirectional=True, dropout_rate=0.1)
+      >>> x = jnp.ones((2, 5, 3))
+      >>> variables = model.init(jax.random.key(0), x, deterministic=True)
+      >>> sorted(variables['params']), sorted(variables['params']['layer_1'])
+      (['layer_0', 'layer_1'], ['backward', 'forward'])
+      >>> carry, y = model.apply(variables, x, return_carry=True, deterministic=False,
+      ...                        rngs={'dropout': jax.random.key(1)})
+      >>> y.shape, carry[1][0][1].shape                         # layer 1, forward, h
+      ((2, 5, 8), (2, 4))
     """
 
     forget_bias: float = 0.0
@@ -175,6 +203,14 @@ class GRU(Stack):
     Attributes:
       reset_after: ``True`` (default) for the cuDNN/PyTorch form; ``False`` for Cho et
         al. (2014).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> import jaxrnn.linen as nn
+      >>> model = nn.GRU(features=4, num_layers=3)
+      >>> variables = model.init(jax.random.key(0), jnp.ones((2, 5, 3)))
+      >>> model.apply(variables, jnp.ones((2, 5, 3))).shape
+      (2, 5, 4)
     """
 
     reset_after: bool = True
@@ -189,6 +225,14 @@ class SimpleRNN(Stack):
 
     Attributes:
       activation: ``'tanh'`` (default) or ``'relu'`` (PyTorch's ``nonlinearity``).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> import jaxrnn.linen as nn
+      >>> model = nn.SimpleRNN(features=4, bidirectional=True, activation='relu')
+      >>> variables = model.init(jax.random.key(0), jnp.ones((2, 5, 3)))
+      >>> model.apply(variables, jnp.ones((2, 5, 3))).shape
+      (2, 5, 8)
     """
 
     activation: str = 'tanh'

@@ -49,6 +49,18 @@ class FusedCell(cells.FusedCellBody, nnx.RNNCellBase):
       **options: ``kernel_init``, ``recurrent_kernel_init`` (per gate block),
         ``bias_init``, ``dtype``, ``param_dtype``, ``precision``, ``backend``; see
         :class:`jaxrnn._layers.options.KernelOptions` (Flax's defaults).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from flax import nnx
+      >>> import jaxrnn.nnx as jn
+      >>> cell = jn.LSTMCell(3, 4, rngs=nnx.Rngs(0))            # in_features, hidden_features
+      >>> x = jnp.ones((2, 3))                                  # one step, [b, i]
+      >>> (c, h), y = cell(cell.initialize_carry(x.shape), x)
+      >>> c.shape, bool((h == y).all())
+      ((2, 4), True)
+      >>> cell.recurrent_kernel.value.shape                     # [h, 4h]
+      (4, 16)
     """
 
     def __init__(
@@ -139,6 +151,14 @@ class LSTMCell(cells.LSTMCellBody, FusedCell):
       **options: ``carry_init``, the ``*_metadata`` of :class:`FusedCell` and the
         :class:`~jaxrnn._layers.options.KernelOptions` (initializers, ``dtype``,
         ``param_dtype``, ``precision``, ``backend``).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from flax import nnx
+      >>> import jaxrnn.nnx as jn
+      >>> layer = jn.RNN(jn.LSTMCell(3, 4, rngs=nnx.Rngs(0)))
+      >>> layer(jnp.ones((2, 5, 3))).shape                      # [b, t, h]
+      (2, 5, 4)
     """
 
     def __init__(
@@ -160,7 +180,20 @@ class LSTMCell(cells.LSTMCellBody, FusedCell):
 class OptimizedLSTMCell(LSTMCell):
     """:class:`LSTMCell` under the name of ``flax.nnx.OptimizedLSTMCell``, for the
     import swap (both Flax classes compute the same function; jaxrnn runs both on the
-    fused kernel)."""
+    fused kernel).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> import flax.nnx
+      >>> import jaxrnn.nnx as jn
+      >>> from jaxrnn import convert
+      >>> x = jax.random.normal(jax.random.key(0), (2, 5, 3))
+      >>> flax_layer = flax.nnx.RNN(flax.nnx.OptimizedLSTMCell(3, 4, rngs=flax.nnx.Rngs(0)))
+      >>> ours = jn.RNN(jn.OptimizedLSTMCell(3, 4, rngs=flax.nnx.Rngs(1)))
+      >>> _ = convert.load(convert.from_flax(flax_layer), ours)  # Flax's weights, fused
+      >>> bool(jnp.allclose(ours(x), flax_layer(x), atol=1e-6))
+      True
+    """
 
 
 class GRUCell(cells.GRUCellBody, FusedCell):
@@ -172,6 +205,16 @@ class GRUCell(cells.GRUCellBody, FusedCell):
     Unlike ``flax.nnx.GRUCell`` (google/flax#5594) it keeps ``b_hn``
     (``recurrent_bias``), as PyTorch, cuDNN, Keras and ``flax.linen.GRUCell`` do.
     ``reset_after=False`` gives Cho et al. (2014). Other arguments as :class:`LSTMCell`.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from flax import nnx
+      >>> import jaxrnn.nnx as jn
+      >>> cell = jn.GRUCell(3, 4, rngs=nnx.Rngs(0))
+      >>> sorted(nnx.state(cell, nnx.Param))                    # keeps b_hn, as Linen and PyTorch
+      ['bias', 'input_kernel', 'recurrent_bias', 'recurrent_kernel']
+      >>> jn.RNN(cell)(jnp.ones((2, 5, 3)), seq_lengths=jnp.array([5, 2]))[1, 2:].sum()
+      Array(0., dtype=float32)
     """
 
     def __init__(
@@ -194,7 +237,16 @@ class SimpleCell(cells.SimpleCellBody, FusedCell):
     r"""Simple (Elman) cell, carry ``h``: ``h' = tanh(x W_ih + b + h W_hh)``, or relu
     with ``activation='relu'`` (or Flax's ``activation_fn=nnx.relu``). Flax's
     ``residual=True`` is a ValueError (another function). Other arguments as
-    :class:`LSTMCell`."""
+    :class:`LSTMCell`.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from flax import nnx
+      >>> import jaxrnn.nnx as jn
+      >>> layer = jn.RNN(jn.SimpleCell(3, 4, rngs=nnx.Rngs(0)))
+      >>> bool((jnp.abs(layer(jnp.ones((2, 5, 3)))) < 1).all())   # tanh
+      True
+    """
 
     def __init__(
         self,

@@ -61,6 +61,18 @@ class RNN(rnn.RNNBody, nnx.Module):
       rngs: the ``'carry'`` stream for ``initialize_carry``: ``True`` (default) a
         stream seeded 0, an ``nnx.Rngs`` (its ``carry`` stream, forked), an
         ``nnx.RngStream``, or ``False``. A call's ``rngs`` takes precedence.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from flax import nnx
+      >>> import jaxrnn.nnx as jn
+      >>> layer = jn.RNN(jn.GRUCell(3, 4, rngs=nnx.Rngs(0)), return_carry=True)
+      >>> h, y = layer(jnp.ones((2, 5, 3)), seq_lengths=jnp.array([5, 3]))
+      >>> y.shape, bool((h[1] == y[1, 2]).all())
+      ((2, 5, 4), True)
+      >>> (h, y, trace), sown = nnx.capture(layer, nnx.Intermediate)(jnp.ones((2, 5, 3)), trace=True)
+      >>> trace.z.shape
+      (2, 5, 4)
     """
 
     def __init__(
@@ -133,7 +145,18 @@ class RNN(rnn.RNNBody, nnx.Module):
 class Bidirectional(rnn.BidirectionalBody, nnx.Module):
     """Both directions, merged; as ``flax.nnx.Bidirectional`` (see
     ``jaxrnn.linen.Bidirectional``, also for ``checkpoint_every``). ``rngs`` (constructor,
-    as :class:`RNN`, or call) feeds both RNNs' ``initialize_carry``."""
+    as :class:`RNN`, or call) feeds both RNNs' ``initialize_carry``.
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from flax import nnx
+      >>> import jaxrnn.nnx as jn
+      >>> rngs = nnx.Rngs(0)
+      >>> layer = jn.Bidirectional(jn.RNN(jn.LSTMCell(3, 4, rngs=rngs)),
+      ...                          jn.RNN(jn.LSTMCell(3, 4, rngs=rngs)))
+      >>> layer(jnp.ones((2, 5, 3))).shape                      # outputs concatenated
+      (2, 5, 8)
+    """
 
     def __init__(
         self,
