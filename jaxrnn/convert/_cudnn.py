@@ -37,6 +37,17 @@ def from_jax_rnn(
 
     Raises:
       ValueError: the vector's length is not the one these sizes need.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jax.experimental import rnn
+      >>> from jaxrnn import convert
+      >>> n = rnn.get_num_params_in_lstm(3, 4, 2, True)          # input, hidden, layers, bidirectional
+      >>> weights = 0.1 * jax.random.normal(jax.random.key(0), (n,))
+      >>> params = convert.from_jax_rnn(weights, input_size=3, hidden_size=4, num_layers=2,
+      ...                               bidirectional=True)
+      >>> sorted(params['layer_1']), params['layer_1']['forward']['input_kernel'].shape
+      (['backward', 'forward'], (8, 16))
     """
     flat = _common.array(weights)
     layout = _shapes(input_size, hidden_size, num_layers, bidirectional)
@@ -66,7 +77,22 @@ def from_jax_rnn(
 
 def to_jax_rnn(params: Mapping) -> np.ndarray:
     """Packs jaxrnn LSTM stack params into ``jax.experimental.rnn.lstm``'s flat vector
-    (the merged bias in ``b_ih``, zeros in ``b_hh``)."""
+    (the merged bias in ``b_ih``, zeros in ``b_hh``).
+
+    Examples:
+      >>> import jax
+      >>> from jax.experimental import rnn
+      >>> from jaxrnn import convert
+      >>> n = rnn.get_num_params_in_lstm(3, 4, 1, False)
+      >>> weights = 0.1 * jax.random.normal(jax.random.key(0), (n,))
+      >>> params = convert.from_jax_rnn(weights, input_size=3, hidden_size=4, num_layers=1,
+      ...                               bidirectional=False)
+      >>> packed = convert.to_jax_rnn(params)                  # b_ih + b_hh merged into b_ih
+      >>> again = convert.from_jax_rnn(packed, input_size=3, hidden_size=4, num_layers=1,
+      ...                              bidirectional=False)
+      >>> packed.shape, bool((again['layer_0']['forward']['bias'] == params['layer_0']['forward']['bias']).all())
+      ((144,), True)
+    """
     layout = _common.stack_layout(params)
     if layout['kind'] != 'lstm':
         raise ValueError(

@@ -417,6 +417,31 @@ def from_flax(source):
     Raises:
       ValueError, TypeError: a damaged, ambiguous or inconsistent cell (the message
         names its path and the expected and given shape or dtype), or no Flax cell.
+
+    Examples:
+      One cell's parameters:
+
+      >>> import jax, jax.numpy as jnp
+      >>> import flax.linen
+      >>> from jaxrnn import convert
+      >>> flax_cell = flax.linen.LSTMCell(4)
+      >>> x = jnp.ones((2, 3))
+      >>> flax_params = flax_cell.init(jax.random.key(0), flax_cell.initialize_carry(jax.random.key(1), x.shape), x)['params']
+      >>> sorted(flax_params)                                   # one Dense per gate
+      ['hf', 'hg', 'hi', 'ho', 'if', 'ig', 'ii', 'io']
+      >>> jax.tree.map(jnp.shape, convert.from_flax(flax_params))
+      {'bias': (16,), 'input_kernel': (3, 16), 'recurrent_kernel': (4, 16)}
+
+      A whole model: every Flax cell is converted where it stands, other leaves are kept:
+
+      >>> class Model(flax.linen.Module):
+      ...     @flax.linen.compact
+      ...     def __call__(self, x):
+      ...         y = flax.linen.RNN(flax.linen.GRUCell(4))(x)
+      ...         return flax.linen.Dense(2)(y)
+      >>> variables = Model().init(jax.random.key(0), jnp.ones((2, 5, 3)))
+      >>> jax.tree.map(jnp.shape, convert.from_flax(variables))
+      {'params': {'Dense_0': {'bias': (2,), 'kernel': (4, 2)}, 'GRUCell_0': {'bias': (12,), 'input_kernel': (3, 12), 'recurrent_bias': (4,), 'recurrent_kernel': (4, 12)}}}
     """
     from flax import nnx
 
@@ -559,6 +584,19 @@ def to_flax(params: Mapping, target):
         missing from ``params`` or one the target does not have (the message names the
         path), a target without Flax cells, or a nonzero ``recurrent_bias`` for
         ``flax.nnx.GRUCell`` (which has no ``b_hn``, google/flax#5594).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> import flax.linen
+      >>> import jaxrnn.linen as nn
+      >>> from jaxrnn import convert
+      >>> variables = nn.RNN(nn.GRUCell(4)).init(jax.random.key(0), jnp.ones((2, 5, 3)))
+      >>> flax_params = convert.to_flax(variables['params']['cell'], flax.linen.GRUCell(4))
+      >>> sorted(flax_params), flax_params['hn']['bias'].shape
+      (['hn', 'hr', 'hz', 'in', 'ir', 'iz'], (4,))
+      >>> back = convert.from_flax(flax_params)
+      >>> all(bool((back[k] == variables['params']['cell'][k]).all()) for k in back)
+      True
     """
     from flax import nnx
 

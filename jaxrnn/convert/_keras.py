@@ -160,6 +160,21 @@ def from_keras(
       computes what the Keras layer with ``merge_mode='concat'`` (its default) does; for
       ``jaxrnn.linen.Bidirectional`` use ``{'forward_rnn': {'cell': result['forward']},
       'backward_rnn': {'cell': result['backward']}}``.
+
+    Examples:
+      The weight list of ``keras.layers.GRU(4)`` built for 3 input features
+      (``layer.get_weights()``: kernel, recurrent kernel, bias; gate order z, r, h):
+
+      >>> import numpy as np
+      >>> from jaxrnn import convert
+      >>> rng = np.random.default_rng(0)
+      >>> weights = [rng.standard_normal((3, 12)), rng.standard_normal((4, 12)),
+      ...            rng.standard_normal((2, 12))]              # reset_after=True: two biases
+      >>> params = convert.from_keras(weights, reset_after=True)
+      >>> {k: v.shape for k, v in params.items()}
+      {'input_kernel': (3, 12), 'recurrent_kernel': (4, 12), 'bias': (12,), 'recurrent_bias': (4,)}
+      >>> bool((params['input_kernel'][:, 4:8] == weights[0][:, :4]).all())   # z moves to slot 2
+      True
     """
     _check_flag('bidirectional', bidirectional)
     converted = [
@@ -263,6 +278,16 @@ def to_keras(
       with ``reset_after=True``, ``[3h]`` with ``False``; no bias with
       ``use_bias=False``), twice over (forward then backward) with ``bidirectional``;
       NumPy arrays with the params' dtype.
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxrnn import convert
+      >>> rng = np.random.default_rng(0)
+      >>> weights = [rng.standard_normal((3, 16)), rng.standard_normal((4, 16)),
+      ...            rng.standard_normal(16)]                   # keras.layers.LSTM(4), 3 inputs
+      >>> back = convert.to_keras(convert.from_keras(weights))
+      >>> all(bool((a == b).all()) for a, b in zip(back, weights))
+      True
     """
     _check_flag('use_bias', use_bias)
     _check_flag('bidirectional', bidirectional)

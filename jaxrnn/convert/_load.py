@@ -54,6 +54,19 @@ def load(params: Mapping, target) -> Any:
     Raises:
       ValueError, TypeError: a missing or extra key, or a shape or dtype that differs
         from the model's (nothing is reshaped or cast).
+
+    Examples:
+      >>> import jax.numpy as jnp
+      >>> from flax import nnx
+      >>> import jaxrnn.nnx as jn
+      >>> from jaxrnn import convert
+      >>> source = jn.GRU(3, 4, rngs=nnx.Rngs(0))
+      >>> target = jn.GRU(3, 4, rngs=nnx.Rngs(1))
+      >>> params = nnx.to_pure_dict(nnx.state(source, nnx.Param))
+      >>> _ = convert.load(params, target)                      # checks keys, shapes, dtypes
+      >>> x = jnp.ones((2, 5, 3))
+      >>> bool((source(x) == target(x)).all())
+      True
     """
     from flax import nnx
 

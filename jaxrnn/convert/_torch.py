@@ -96,6 +96,21 @@ def from_torch(module_or_state_dict) -> dict:
 
     Raises:
       ValueError: ``proj_size > 0``, or keys/shapes that are not a PyTorch RNN's.
+
+    Examples:
+      >>> import numpy as np, torch
+      >>> import jaxrnn.linen as nn
+      >>> from jaxrnn import convert
+      >>> torch_gru = torch.nn.GRU(3, 4, num_layers=2, batch_first=True)
+      >>> params = convert.from_torch(torch_gru)               # or torch_gru.state_dict()
+      >>> sorted(params), sorted(params['layer_0']['forward'])
+      (['layer_0', 'layer_1'], ['bias', 'input_kernel', 'recurrent_bias', 'recurrent_kernel'])
+      >>> x = np.random.default_rng(0).standard_normal((2, 5, 3)).astype(np.float32)
+      >>> y = nn.GRU(features=4, num_layers=2).apply({'params': params}, x)
+      >>> with torch.no_grad():
+      ...     y_torch, _ = torch_gru(torch.from_numpy(x))
+      >>> bool(np.allclose(y, y_torch.numpy(), atol=1e-5))
+      True
     """
     torch = _torch()
     if isinstance(module_or_state_dict, torch.nn.Module):
@@ -185,6 +200,24 @@ def to_torch(params: Mapping, module, *, into: str = 'weights'):
 
     Returns:
       ``module``.
+
+    Examples:
+      >>> import jax, torch
+      >>> import jaxrnn.linen as nn
+      >>> from jaxrnn import convert
+      >>> model = nn.LSTM(features=4, num_layers=2)
+      >>> params = model.init(jax.random.key(0), jax.numpy.ones((2, 5, 3)))['params']
+      >>> torch_lstm = torch.nn.LSTM(3, 4, num_layers=2, batch_first=True)
+      >>> _ = convert.to_torch(params, torch_lstm)             # in place
+      >>> bool((torch_lstm.weight_hh_l1.detach().numpy() == params['layer_1']['forward']['recurrent_kernel'].T).all())
+      True
+
+      Gradients computed in JAX become the ``.grad`` fields, for a PyTorch optimizer:
+
+      >>> grads = jax.tree.map(jax.numpy.ones_like, params)
+      >>> _ = convert.to_torch(grads, torch_lstm, into='grads')
+      >>> torch_lstm.weight_ih_l0.grad.shape
+      torch.Size([16, 3])
     """
     torch = _torch()
     if not isinstance(module, torch.nn.RNNBase):
@@ -237,7 +270,19 @@ def to_torch(params: Mapping, module, *, into: str = 'weights'):
 
 def carry_to_torch(carry):
     """A stack carry ``carry[layer][direction]`` -> PyTorch's final states: ``(h_n, c_n)``
-    for the LSTM, ``h_n`` otherwise, each ``[num_layers * D, *batch, h]`` (NumPy)."""
+    for the LSTM, ``h_n`` otherwise, each ``[num_layers * D, *batch, h]`` (NumPy).
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> import jaxrnn.linen as nn
+      >>> from jaxrnn import convert
+      >>> model = nn.LSTM(features=4, num_layers=2, bidirectional=True)
+      >>> x = jnp.ones((5, 6, 3))                               # batch 5
+      >>> carry, _ = model.apply(model.init(jax.random.key(0), x), x, return_carry=True)
+      >>> h_n, c_n = convert.carry_to_torch(carry)
+      >>> h_n.shape                                             # [layers * directions, b, h]
+      (4, 5, 4)
+    """
     flat = [cell for layer in carry for cell in layer]
     if isinstance(flat[0], tuple):  # LSTM (c, h)
         c = np.stack([_common.array(part[0]) for part in flat])
@@ -248,7 +293,18 @@ def carry_to_torch(carry):
 
 def carry_from_torch(h_0, c_0=None, *, bidirectional: bool = False):
     """PyTorch's ``h_0`` (and ``c_0`` for the LSTM), ``[num_layers * D, *batch, h]``, ->
-    a stack carry ``carry[layer][direction]`` (NumPy)."""
+    a stack carry ``carry[layer][direction]`` (NumPy).
+
+    Examples:
+      >>> import numpy as np
+      >>> from jaxrnn import convert
+      >>> h_0, c_0 = np.zeros((4, 5, 8)), np.ones((4, 5, 8))    # 2 layers x 2 directions
+      >>> carry = convert.carry_from_torch(h_0, c_0, bidirectional=True)
+      >>> len(carry), len(carry[0]), carry[1][1][0].shape       # carry[layer][direction] = (c, h)
+      (2, 2, (5, 8))
+      >>> float(carry[1][1][0][0, 0])                           # c comes first
+      1.0
+    """
     h = _common.array(h_0.detach().cpu().numpy() if hasattr(h_0, 'detach') else h_0)
     c = None
     if c_0 is not None:
