@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     problems = broken((ROOT / 'README.md').read_text(), ROOT, html)
     for p in problems:
         print(f'README.md: {p}')
-    print(f'README.md: {len(links((ROOT / "README.md").read_text()))} links, {len(problems)} broken')
+    print(
+        f'README.md: {len(links((ROOT / "README.md").read_text()))} links, {len(problems)} broken'
+    )
     return 1 if problems else 0
 
 

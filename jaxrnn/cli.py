@@ -261,7 +261,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    """The ``jaxrnn`` command's argument parser (its ``--help`` is the CLI reference)."""
+    """The ``jaxrnn`` command's argument parser (its ``--help`` is the CLI reference).
+
+    Examples:
+      >>> from jaxrnn import cli
+      >>> args = cli.parser().parse_args(['trace', 'I love myself', '--cell', 'gru'])
+      >>> args.command, args.sentence, args.cell
+      ('trace', 'I love myself', 'gru')
+    """
     # The teaching models' cells; without the teach extra, demo and trace say how to get it.
     cells = None if _extras.missing_teach() else _teach('trace').CELLS
     parser = _Parser(prog='jaxrnn', description=__doc__.split('\n\n')[0])
@@ -292,7 +299,19 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Runs ``jaxrnn`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    """Runs ``jaxrnn`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status.
+
+    Examples:
+      A mistake prints one line on stderr and returns 2:
+
+      >>> import contextlib, io
+      >>> from jaxrnn import cli
+      >>> err = io.StringIO()
+      >>> with contextlib.redirect_stderr(err):
+      ...     status = cli.main(['trace', 'I love zebras'])
+      >>> status, err.getvalue().count('\\n')
+      (2, 1)
+    """
     args = parser().parse_args(argv)
     try:
         if args.command == 'compare':

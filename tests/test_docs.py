@@ -16,9 +16,7 @@ PACKAGES = ['kernels', 'linen', 'nnx', 'convert', 'teach']
 
 def _public(module_name: str) -> set[str]:
     module = importlib.import_module(module_name)
-    return {
-        n for n, v in vars(module).items() if not n.startswith('_') and not inspect.ismodule(v)
-    }
+    return {n for n, v in vars(module).items() if not n.startswith('_') and not inspect.ismodule(v)}
 
 
 def _documented(page: str) -> set[str]:

@@ -2,7 +2,6 @@
 
 import pathlib
 
-import jax
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent

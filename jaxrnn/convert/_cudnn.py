@@ -42,7 +42,7 @@ def from_jax_rnn(
       >>> import jax, jax.numpy as jnp
       >>> from jax.experimental import rnn
       >>> from jaxrnn import convert
-      >>> n = rnn.get_num_params_in_lstm(3, 4, 2, True)          # input, hidden, layers, bidirectional
+      >>> n = rnn.get_num_params_in_lstm(3, 4, 2, True)   # input, hidden, layers, bidirectional
       >>> weights = 0.1 * jax.random.normal(jax.random.key(0), (n,))
       >>> params = convert.from_jax_rnn(weights, input_size=3, hidden_size=4, num_layers=2,
       ...                               bidirectional=True)
@@ -90,7 +90,9 @@ def to_jax_rnn(params: Mapping) -> np.ndarray:
       >>> packed = convert.to_jax_rnn(params)                  # b_ih + b_hh merged into b_ih
       >>> again = convert.from_jax_rnn(packed, input_size=3, hidden_size=4, num_layers=1,
       ...                              bidirectional=False)
-      >>> packed.shape, bool((again['layer_0']['forward']['bias'] == params['layer_0']['forward']['bias']).all())
+      >>> bias = params['layer_0']['forward']['bias']
+      >>> bias_again = again['layer_0']['forward']['bias']
+      >>> packed.shape, bool((bias == bias_again).all())
       ((144,), True)
     """
     layout = _common.stack_layout(params)

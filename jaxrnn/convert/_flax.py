@@ -426,7 +426,8 @@ def from_flax(source):
       >>> from jaxrnn import convert
       >>> flax_cell = flax.linen.LSTMCell(4)
       >>> x = jnp.ones((2, 3))
-      >>> flax_params = flax_cell.init(jax.random.key(0), flax_cell.initialize_carry(jax.random.key(1), x.shape), x)['params']
+      >>> carry = flax_cell.initialize_carry(jax.random.key(1), x.shape)
+      >>> flax_params = flax_cell.init(jax.random.key(0), carry, x)['params']
       >>> sorted(flax_params)                                   # one Dense per gate
       ['hf', 'hg', 'hi', 'ho', 'if', 'ig', 'ii', 'io']
       >>> jax.tree.map(jnp.shape, convert.from_flax(flax_params))
@@ -440,8 +441,11 @@ def from_flax(source):
       ...         y = flax.linen.RNN(flax.linen.GRUCell(4))(x)
       ...         return flax.linen.Dense(2)(y)
       >>> variables = Model().init(jax.random.key(0), jnp.ones((2, 5, 3)))
-      >>> jax.tree.map(jnp.shape, convert.from_flax(variables))
-      {'params': {'Dense_0': {'bias': (2,), 'kernel': (4, 2)}, 'GRUCell_0': {'bias': (12,), 'input_kernel': (3, 12), 'recurrent_bias': (4,), 'recurrent_kernel': (4, 12)}}}
+      >>> converted = convert.from_flax(variables)['params']
+      >>> jax.tree.map(jnp.shape, converted['Dense_0'])
+      {'bias': (2,), 'kernel': (4, 2)}
+      >>> jax.tree.map(jnp.shape, converted['GRUCell_0'])
+      {'bias': (12,), 'input_kernel': (3, 12), 'recurrent_bias': (4,), 'recurrent_kernel': (4, 12)}
     """
     from flax import nnx
 

@@ -209,7 +209,8 @@ def to_torch(params: Mapping, module, *, into: str = 'weights'):
       >>> params = model.init(jax.random.key(0), jax.numpy.ones((2, 5, 3)))['params']
       >>> torch_lstm = torch.nn.LSTM(3, 4, num_layers=2, batch_first=True)
       >>> _ = convert.to_torch(params, torch_lstm)             # in place
-      >>> bool((torch_lstm.weight_hh_l1.detach().numpy() == params['layer_1']['forward']['recurrent_kernel'].T).all())
+      >>> w_hh = params['layer_1']['forward']['recurrent_kernel']
+      >>> bool((torch_lstm.weight_hh_l1.detach().numpy() == w_hh.T).all())
       True
 
       Gradients computed in JAX become the ``.grad`` fields, for a PyTorch optimizer:

@@ -144,7 +144,8 @@ class GRUTrace(NamedTuple):
     Examples:
       >>> import jax.numpy as jnp
       >>> from jaxrnn import kernels
-      >>> params = kernels.GRUParams(jnp.zeros((3, 12)), jnp.zeros((4, 12)), jnp.zeros(12), jnp.zeros(4))
+      >>> params = kernels.GRUParams(jnp.zeros((3, 12)), jnp.zeros((4, 12)), jnp.zeros(12),
+      ...                            jnp.zeros(4))
       >>> h, ys, trace = kernels.gru(params, jnp.ones((2, 5, 3)), trace=True)
       >>> float(trace.z[0, 0, 0]), float(trace.n[0, 0, 0])      # sigmoid(0), tanh(0)
       (0.5, 0.0)

@@ -70,7 +70,8 @@ class RNN(rnn.RNNBody, nnx.Module):
       >>> h, y = layer(jnp.ones((2, 5, 3)), seq_lengths=jnp.array([5, 3]))
       >>> y.shape, bool((h[1] == y[1, 2]).all())
       ((2, 5, 4), True)
-      >>> (h, y, trace), sown = nnx.capture(layer, nnx.Intermediate)(jnp.ones((2, 5, 3)), trace=True)
+      >>> capture = nnx.capture(layer, nnx.Intermediate)
+      >>> (h, y, trace), sown = capture(jnp.ones((2, 5, 3)), trace=True)
       >>> trace.z.shape
       (2, 5, 4)
     """

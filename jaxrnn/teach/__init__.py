@@ -14,6 +14,16 @@ Get a trace from any jaxrnn layer with ``trace=True``::
 
   y, trace = jaxrnn.linen.RNN(jaxrnn.linen.LSTMCell(32)).apply(variables, x, trace=True)
   print(jaxrnn.teach.narrate(trace, tokens))
+
+Examples:
+  The shipped teaching models, one per cell of :data:`CELLS`:
+
+  >>> from jaxrnn import teach
+  >>> teach.CELLS
+  ('lstm', 'gru')
+  >>> tokens, trace, next_words = teach.shipped('lstm').trace('I love myself')
+  >>> tokens, type(trace).__name__
+  (['i', 'love', 'myself'], 'LSTMTrace')
 """
 
 from jaxrnn import _extras

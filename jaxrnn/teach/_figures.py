@@ -57,7 +57,17 @@ def _gate_panels(fig: Figure, axes, one: _values.Row, tokens) -> None:
 
 def gate_heatmaps(trace, tokens, *, batch: int = 0, title: str | None = None) -> Figure:
     """One heatmap per gate: hidden units (rows) x steps (columns, labelled with the
-    tokens); sigmoid gates on [0, 1], tanh candidates on [-1, 1]."""
+    tokens); sigmoid gates on [0, 1], tanh candidates on [-1, 1].
+
+    Examples:
+      >>> import matplotlib.pyplot as plt
+      >>> from jaxrnn import teach
+      >>> tokens, trace, _ = teach.shipped('lstm').trace('i love myself')
+      >>> fig = teach.gate_heatmaps(trace, tokens)
+      >>> [ax.get_title() for ax in fig.axes][:4]
+      ['forget gate f (share of c kept)', 'input gate i', 'output gate o', 'candidate g']
+      >>> plt.close(fig)
+    """
     kind = _values.kind_of(trace)
     gates = kind.gates
     fig = Figure(figsize=(3.2 * len(gates), 3.6), layout='constrained')
@@ -68,7 +78,17 @@ def gate_heatmaps(trace, tokens, *, batch: int = 0, title: str | None = None) ->
 
 def highway(trace, tokens, *, batch: int = 0, initial=None, ax=None) -> Figure:
     """The memory highway: per step, the mean magnitude of the part of the new memory
-    carried from the old one and of the part written, and of the memory itself."""
+    carried from the old one and of the part written, and of the memory itself.
+
+    Examples:
+      >>> import matplotlib.pyplot as plt
+      >>> from jaxrnn import teach
+      >>> tokens, trace, _ = teach.shipped('lstm').trace('i love myself')
+      >>> fig = teach.highway(trace, tokens)
+      >>> type(fig).__name__
+      'Figure'
+      >>> plt.close(fig)
+    """
     kind = _values.kind_of(trace)
     one = _values.row(trace, batch, initial=initial, kind=kind)
     kept, written, state = one.split.kept, one.split.written, one.split.state
@@ -93,7 +113,19 @@ def highway(trace, tokens, *, batch: int = 0, initial=None, ax=None) -> Figure:
 
 def saturation_fractions(trace, *, batch: int | None = None, lengths=None) -> dict:
     """Per gate, ``(left, right)``: each unit's share of valid steps below 0.1 and above
-    0.9 (over every sequence of the batch unless ``batch`` is given). ``[h]`` each."""
+    0.9 (over every sequence of the batch unless ``batch`` is given). ``[h]`` each.
+
+    Examples:
+      >>> import matplotlib.pyplot as plt
+      >>> from jaxrnn import teach
+      >>> tokens, trace, _ = teach.shipped('lstm').trace('i love myself')
+      >>> fractions = teach.saturation_fractions(trace)
+      >>> sorted(fractions)
+      ['f', 'i', 'o']
+      >>> left, right = fractions['f']                      # shares below 0.1, above 0.9
+      >>> left.shape, bool(((left >= 0) & (left + right <= 1)).all())   # one per unit
+      ((32,), True)
+    """
     kind = _values.kind_of(trace)
     sequences = _values.rows(trace, batch=batch, lengths=lengths)
     out = {}
@@ -107,7 +139,17 @@ def saturation_fractions(trace, *, batch: int | None = None, lengths=None) -> di
 
 def saturation(trace, *, batch: int | None = None, lengths=None) -> Figure:
     """Gate saturation per unit: x = share of steps below 0.1 (left-saturated), y =
-    share above 0.9 (right-saturated), one point per unit and gate."""
+    share above 0.9 (right-saturated), one point per unit and gate.
+
+    Examples:
+      >>> import matplotlib.pyplot as plt
+      >>> from jaxrnn import teach
+      >>> tokens, trace, _ = teach.shipped('lstm').trace('i love myself')
+      >>> fig = teach.saturation(trace)
+      >>> len(fig.axes)
+      1
+      >>> plt.close(fig)
+    """
     fractions = saturation_fractions(trace, batch=batch, lengths=lengths)
     fig = Figure(figsize=(4.2, 4.0), layout='constrained')
     ax = fig.subplots()
@@ -125,7 +167,18 @@ def saturation(trace, *, batch: int | None = None, lengths=None) -> Figure:
 
 def compare(lstm_trace, gru_trace, tokens, *, batch: int = 0) -> Figure:
     """An LSTM and a GRU on the same sentence: the gate that keeps the old state (LSTM
-    forget gate f, GRU update gate z) per unit and step, and each one's highway."""
+    forget gate f, GRU update gate z) per unit and step, and each one's highway.
+
+    Examples:
+      >>> import matplotlib.pyplot as plt
+      >>> from jaxrnn import teach
+      >>> tokens, trace, _ = teach.shipped('lstm').trace('i love myself')
+      >>> gru_tokens, gru_trace, _ = teach.shipped('gru').trace('i love myself')
+      >>> fig = teach.compare(trace, gru_trace, tokens)
+      >>> type(fig).__name__
+      'Figure'
+      >>> plt.close(fig)
+    """
     fig = Figure(figsize=(max(8.0, 1.6 * len(tokens) + 3), 6.4), layout='constrained')
     axes = fig.subplots(2, 2)
     traces = (lstm_trace, gru_trace)
@@ -141,7 +194,16 @@ def compare(lstm_trace, gru_trace, tokens, *, batch: int = 0) -> Figure:
 
 
 def overview(trace, tokens, *, batch: int = 0) -> Figure:
-    """Gate heatmaps, the highway and the saturation of one trace in one figure."""
+    """Gate heatmaps, the highway and the saturation of one trace in one figure.
+
+    Examples:
+      >>> import matplotlib.pyplot as plt
+      >>> from jaxrnn import teach
+      >>> tokens, trace, _ = teach.shipped('lstm').trace('i love myself')
+      >>> fig = teach.overview(trace, tokens)
+      >>> fig.savefig('overview.png')  # doctest: +SKIP
+      >>> plt.close(fig)
+    """
     kind = _values.kind_of(trace)
     gates = kind.gates
     fig = Figure(figsize=(3.2 * len(gates), 7.2), layout='constrained')

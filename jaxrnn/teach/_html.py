@@ -79,6 +79,15 @@ def report_html(
         'unit'}`` (``narration`` a :class:`Narration`, ``unit`` optional).
       extra_figures: ``(caption, figure)`` pairs shown after the sections.
       intro: a paragraph of plain text under the title.
+
+    Examples:
+      >>> from jaxrnn import teach
+      >>> tokens, trace, nxt = teach.shipped('lstm').trace('i love myself')
+      >>> section = dict(name='LSTM', trace=trace, tokens=tokens,
+      ...                narration=teach.narrate(trace, tokens, predictions=nxt))
+      >>> page = teach.report_html('I love myself', [section])
+      >>> page.startswith('<!DOCTYPE html>'), 'http' in page       # self-contained
+      (True, False)
     """
     body = [f'<h1>{html.escape(title)}</h1>']
     if intro:
@@ -101,7 +110,19 @@ def report_html(
 
 
 def write_report(path, title: str, sections: list[dict], **kwargs) -> pathlib.Path:
-    """Writes :func:`report_html` to ``path`` and returns the path."""
+    """Writes :func:`report_html` to ``path`` and returns the path.
+
+    Examples:
+      >>> import pathlib, tempfile
+      >>> from jaxrnn import teach
+      >>> tokens, trace, _ = teach.shipped('gru').trace('i love myself')
+      >>> narration = teach.narrate(trace, tokens)
+      >>> section = dict(name='GRU', trace=trace, tokens=tokens, narration=narration)
+      >>> with tempfile.TemporaryDirectory() as tmp:
+      ...     path = teach.write_report(pathlib.Path(tmp) / 'report.html', 'GRU', [section])
+      ...     print(path.name, path.stat().st_size > 10_000)
+      report.html True
+    """
     path = pathlib.Path(path)
     path.write_text(report_html(title, sections, **kwargs), encoding='utf-8')
     return path

@@ -21,20 +21,42 @@ import jaxrnn.linen as jl
 from jaxrnn.convert._common import flatten
 
 CELLS = ('lstm', 'gru')
+"""The cells of the teaching models (:func:`shipped`, :func:`train`)."""
 _TOKEN = re.compile(r"[a-z']+|[.,!?]")
 
 
 class TeachError(ValueError):
-    """A user error in the teaching tools (unknown word, bad params file, ...)."""
+    """A user error in the teaching tools (unknown word, bad params file, ...).
+
+    Examples:
+      >>> from jaxrnn import teach
+      >>> teach.shipped('lstm').trace('i love zebras')
+      Traceback (most recent call last):
+        ...
+      jaxrnn.teach._model.TeachError: 'zebras' is not in the vocabulary of this model ...
+    """
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased words and punctuation: ``'I love myself.' -> ['i', 'love', 'myself', '.']``."""
+    """Lower-cased words and punctuation: ``'I love myself.' -> ['i', 'love', 'myself', '.']``.
+
+    Examples:
+      >>> from jaxrnn import teach
+      >>> teach.tokenize("I love myself, don't I?")
+      ['i', 'love', 'myself', ',', "don't", 'i', '?']
+    """
     return _TOKEN.findall(text.lower())
 
 
 def corpus() -> list[list[str]]:
-    """The shipped corpus (``jaxrnn/teach/data/corpus.txt``), one token list per line."""
+    """The shipped corpus (``jaxrnn/teach/data/corpus.txt``), one token list per line.
+
+    Examples:
+      >>> from jaxrnn import teach
+      >>> sentences = teach.corpus()
+      >>> len(sentences), all(isinstance(w, str) for w in sentences[0])
+      (80, True)
+    """
     text = importlib.resources.files('jaxrnn.teach').joinpath('data/corpus.txt').read_text()
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith('#')]
     return [tokenize(line) for line in lines]
@@ -47,7 +69,18 @@ def vocabulary(sentences: list[list[str]]) -> tuple[str, ...]:
 
 class LanguageModel(nn.Module):
     """``tokens [b, t] -> logits [b, t, vocab]``: embedding, one jaxrnn recurrent layer,
-    a linear readout. ``trace=True`` also returns the recurrent layer's trace."""
+    a linear readout. ``trace=True`` also returns the recurrent layer's trace.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxrnn import teach
+      >>> model = teach.LanguageModel(vocab_size=10, cell='gru', embed=4, hidden=8)
+      >>> tokens = jnp.array([[1, 2, 3]])
+      >>> variables = model.init(jax.random.key(0), tokens)
+      >>> logits, trace = model.apply(variables, tokens, trace=True)
+      >>> logits.shape, trace.z.shape
+      ((1, 3, 10), (1, 3, 8))
+    """
 
     vocab_size: int
     cell: str = 'lstm'
@@ -67,7 +100,17 @@ class LanguageModel(nn.Module):
 
 @dataclasses.dataclass
 class Trained:
-    """A trained teaching model: its cell, vocabulary and parameters."""
+    """A trained teaching model: its cell, vocabulary and parameters.
+
+    Examples:
+      >>> from jaxrnn import teach
+      >>> lstm = teach.shipped('lstm')
+      >>> lstm.cell, lstm.hidden, len(lstm.vocab) > 50
+      ('lstm', 32, True)
+      >>> tokens, trace, next_words = lstm.trace('i love myself')
+      >>> tokens, trace.c.shape, len(next_words)
+      (['i', 'love', 'myself'], (1, 3, 32), 3)
+    """
 
     cell: str
     vocab: tuple[str, ...]
@@ -119,7 +162,18 @@ class Trained:
 
 def load(path) -> Trained:
     """Loads a params file written by :meth:`Trained.save` (or ``jaxrnn demo``); every
-    array is checked against the model its header describes."""
+    array is checked against the model its header describes.
+
+    Examples:
+      >>> import pathlib, tempfile
+      >>> from jaxrnn import teach
+      >>> gru = teach.shipped('gru')
+      >>> with tempfile.TemporaryDirectory() as tmp:
+      ...     gru.save(pathlib.Path(tmp) / 'gru.npz')
+      ...     again = teach.load(pathlib.Path(tmp) / 'gru.npz')
+      >>> again.cell, again.vocab == gru.vocab
+      ('gru', True)
+    """
     try:
         data = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
@@ -153,7 +207,13 @@ def load(path) -> Trained:
 
 
 def shipped(cell: str) -> Trained:
-    """The weights that ship with jaxrnn (made by ``scripts/train_teach_models.py``)."""
+    """The weights that ship with jaxrnn (made by ``scripts/train_teach_models.py``).
+
+    Examples:
+      >>> from jaxrnn import teach
+      >>> [teach.shipped(cell).cell for cell in teach.CELLS]
+      ['lstm', 'gru']
+    """
     if cell not in CELLS:
         raise TeachError(f'unknown cell {cell!r}; choose one of {", ".join(CELLS)}.')
     path = importlib.resources.files('jaxrnn.teach').joinpath(f'data/{cell}.npz')
@@ -172,7 +232,14 @@ def train(
     progress: Callable[[int, float], None] | None = None,
 ) -> Trained:
     """Trains a :class:`LanguageModel` on the shipped corpus to predict the next word
-    (full batch, Adam; padded steps masked out of the loss)."""
+    (full batch, Adam; padded steps masked out of the loss).
+
+    Examples:
+      >>> from jaxrnn import teach
+      >>> trained = teach.train('gru', steps=5, hidden=8, embed=4)
+      >>> len(trained.losses), trained.losses[-1] < trained.losses[0]
+      (5, True)
+    """
     if cell not in CELLS:
         raise TeachError(f'unknown cell {cell!r}; choose one of {", ".join(CELLS)}.')
     sentences = corpus()

@@ -119,7 +119,17 @@ class Step:
 
 @dataclasses.dataclass(frozen=True)
 class Narration:
-    """The role-play of one sentence; ``str()`` renders it as text."""
+    """The role-play of one sentence; ``str()`` renders it as text.
+
+    Examples:
+      >>> from jaxrnn import teach
+      >>> tokens, trace, _ = teach.shipped('gru').trace('i love myself')
+      >>> narration = teach.narrate(trace, tokens)
+      >>> narration.cell, narration.hidden, len(narration.steps)
+      ('gru', 32, 3)
+      >>> str(narration) == narration.text()
+      True
+    """
 
     cell: str
     tokens: tuple[str, ...]
@@ -246,6 +256,16 @@ def narrate(
     Returns:
       A :class:`Narration`; its numbers are the trace's (means over units, or the unit's
       value).
+
+    Examples:
+      >>> from jaxrnn import teach
+      >>> lstm = teach.shipped('lstm')
+      >>> tokens, trace, next_words = lstm.trace('i love myself')
+      >>> narration = teach.narrate(trace, tokens, unit=3, predictions=next_words)
+      >>> print(narration.text().splitlines()[0])
+      LSTM reads "i love myself" (averaged over 32 units; [unit 3] is one unit).
+      >>> print(str(narration).split('Step 2')[1].splitlines()[1])
+        Input provider: passes x_2 = "love" (its embedding) to every gate.
     """
     kind = _values.kind_of(trace, who='narrate')
     one = _values.row(trace, batch, initial=initial, kind=kind)

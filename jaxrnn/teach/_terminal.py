@@ -16,7 +16,15 @@ def coloured_tokens(
 ) -> Text:
     """The tokens, each on a background as strong as ``gate`` at that step (the mean
     over units, or ``unit``'s value); default gate: the one that keeps the old state
-    (LSTM f, GRU z)."""
+    (LSTM f, GRU z).
+
+    Examples:
+      >>> from jaxrnn import teach
+      >>> tokens, trace, _ = teach.shipped('lstm').trace('i love myself')
+      >>> text = teach.coloured_tokens(trace, tokens)   # a rich Text: print it with rich
+      >>> text.plain.split()[:5]
+      ['f', '(mean', 'over', 'units):', 'i']
+    """
     strip = _values.gate_strip(trace, tokens, gate, unit, batch)
     text = Text(f'{strip.gate} ({strip.where}): ')
     for token, v, colour in strip.cells:
@@ -27,7 +35,17 @@ def coloured_tokens(
 
 def step_table(trace, tokens, *, unit: int | None = None, batch: int = 0) -> Table:
     """One row per step: the token and every field of the trace (mean over units, or
-    ``unit``'s value)."""
+    ``unit``'s value).
+
+    Examples:
+      >>> from jaxrnn import teach
+      >>> tokens, trace, _ = teach.shipped('lstm').trace('i love myself')
+      >>> table = teach.step_table(trace, tokens)
+      >>> [column.header for column in table.columns]
+      ['t', 'token', 'i', 'f', 'g', 'o', 'c', 'h']
+      >>> table.row_count
+      3
+    """
     kind = _values.kind_of(trace)
     fields = _values.row(trace, batch, kind=kind).fields
     table = Table(title=f'{kind.title} trace ({_values.over(unit)})')
@@ -58,7 +76,18 @@ def show(
     unit: int | None = None,
     console: Console | None = None,
 ) -> None:
-    """Prints the narration (if given), the coloured tokens and the step table."""
+    """Prints the narration (if given), the coloured tokens and the step table.
+
+    Examples:
+      >>> from jaxrnn import teach
+      >>> tokens, trace, _ = teach.shipped('lstm').trace('i love myself')
+      >>> from rich.console import Console
+      >>> import io
+      >>> console = Console(width=120, record=True, file=io.StringIO())
+      >>> teach.show(trace, tokens, console=console)       # without a narration: no role-play
+      >>> print(console.export_text().splitlines()[0])
+      f (mean over units):  i 0.62  love 0.55  myself 0.57
+    """
     console = console or Console()
     if narration is not None:
         console.print(narration.text(), markup=False, highlight=False, soft_wrap=True)
