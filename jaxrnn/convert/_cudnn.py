@@ -1,11 +1,5 @@
-"""``jax.experimental.rnn`` (cuDNN) packed LSTM weights <-> jaxrnn stack params.
-
-The packed vector holds, for each pseudo-layer ``l = layer * D + direction``, ``W_ih``
-``[4h, in_l]`` then ``W_hh`` ``[4h, h]`` (row-major), and after all of them, for each
-pseudo-layer, ``b_ih`` then ``b_hh`` ``[4h]``: PyTorch's tensors in cuDNN's order
-(``jax.experimental.rnn.unpack_lstm_weights``). Biases merge as in
-:mod:`jaxrnn.convert._torch`.
-"""
+"""``jax.experimental.rnn`` (cuDNN) packed LSTM weights <-> jaxrnn stack params; the
+packed layout is described in :func:`from_jax_rnn`."""
 
 from __future__ import annotations
 
@@ -33,21 +27,65 @@ def from_jax_rnn(
     weights, *, input_size: int, hidden_size: int, num_layers: int, bidirectional: bool
 ) -> dict:
     """Unpacks ``jax.experimental.rnn.lstm``'s flat weight vector into jaxrnn LSTM stack
-    params (for ``jaxrnn.linen.LSTM(hidden_size, num_layers, bidirectional)``).
+    params.
+
+    The packed vector (``jax.experimental.rnn.unpack_lstm_weights`` reads it the same
+    way) holds, for each pseudo-layer ``l = k * D + d`` (layer ``k``, direction ``d``,
+    ``D = 2`` if bidirectional, else 1), ``W_ih [4h, i]`` then ``W_hh [4h, h]``
+    (row-major; ``i`` is ``input_size`` for layer 0 and ``D * h`` above it), and after
+    all of them, for each pseudo-layer, ``b_ih`` then ``b_hh [4h]``: PyTorch's tensors
+    in cuDNN's order, gate order (i, f, g, o) as jaxrnn's. So, as in
+    :func:`from_torch`::
+
+      input_kernel = W_ih.T [i, 4h],  recurrent_kernel = W_hh.T [h, 4h],  bias = b_ih + b_hh [4h]
+
+    Args:
+      weights: the vector, ``[n]`` with ``n =
+        jax.experimental.rnn.get_num_params_in_lstm(input_size, hidden_size,
+        num_layers, bidirectional)``.
+      input_size: input features ``i`` of the first layer.
+      hidden_size: hidden features ``h`` per direction.
+      num_layers: number of stacked layers ``L``.
+      bidirectional: whether every layer has a backward direction.
+
+    Returns:
+      ``{'layer_k': {'forward': cell, 'backward': cell}}`` (NumPy copies in the
+      vector's dtype): the ``'params'`` of ``jaxrnn.linen.LSTM(hidden_size,
+      num_layers=num_layers, bidirectional=bidirectional)``. Initial and final states
+      ``h_0, c_0 [L * D, b, h]`` convert with :func:`carry_from_torch` and
+      :func:`carry_to_torch`.
 
     Raises:
       ValueError: the vector's length is not the one these sizes need.
 
     Examples:
-      >>> import jax, jax.numpy as jnp
+      ``jax.experimental.rnn``'s reference LSTM (``lstm_ref``, which runs on CPU) and
+      jaxrnn's, with the same weights:
+
+      >>> import jax
+      >>> import jax.numpy as jnp
+      >>> import numpy as np
       >>> from jax.experimental import rnn
+      >>> import jaxrnn.linen as jl
       >>> from jaxrnn import convert
-      >>> n = rnn.get_num_params_in_lstm(3, 4, 2, True)   # input, hidden, layers, bidirectional
-      >>> weights = 0.1 * jax.random.normal(jax.random.key(0), (n,))
-      >>> params = convert.from_jax_rnn(weights, input_size=3, hidden_size=4, num_layers=2,
-      ...                               bidirectional=True)
-      >>> sorted(params['layer_1']), params['layer_1']['forward']['input_kernel'].shape
-      (['backward', 'forward'], (8, 16))
+      >>> n = rnn.get_num_params_in_lstm(3, 4, 1, False)
+      >>> weights = 0.5 * jax.random.normal(jax.random.key(0), (n,))
+      >>> params = convert.from_jax_rnn(
+      ...     weights, input_size=3, hidden_size=4, num_layers=1, bidirectional=False
+      ... )
+      >>> jax.tree.map(np.shape, params)
+      {'layer_0': {'forward': {'bias': (16,), 'input_kernel': (3, 16),
+                               'recurrent_kernel': (4, 16)}}}
+      >>> x = jax.random.normal(jax.random.key(1), (2, 5, 3))
+      >>> h_0 = c_0 = jnp.zeros((1, 2, 4))
+      >>> w_ih, w_hh, b_ih, b_hh = rnn.unpack_lstm_weights(weights, 3, 4, 1, False)
+      >>> seq_lengths = jnp.array([5, 5])
+      >>> y_ref, h_n, c_n = rnn.lstm_ref(
+      ...     x, h_0, c_0, w_ih, w_hh, b_ih, b_hh, seq_lengths, 3, 4, 1, 0.0, False
+      ... )
+      >>> y = jl.LSTM(4).apply({'params': params}, x)
+      >>> bool(np.allclose(y, y_ref, atol=1e-5))
+      True
     """
     flat = _common.array(weights)
     layout = _shapes(input_size, hidden_size, num_layers, bidirectional)
@@ -76,24 +114,43 @@ def from_jax_rnn(
 
 
 def to_jax_rnn(params: Mapping) -> np.ndarray:
-    """Packs jaxrnn LSTM stack params into ``jax.experimental.rnn.lstm``'s flat vector
-    (the merged bias in ``b_ih``, zeros in ``b_hh``).
+    """Packs jaxrnn LSTM stack params into ``jax.experimental.rnn.lstm``'s flat vector.
+
+    The inverse of :func:`from_jax_rnn` (the layout is described there), with the merged
+    bias in ``b_ih`` and zeros in ``b_hh``: jaxrnn -> vector -> jaxrnn is bit-identical.
+
+    Args:
+      params: an LSTM stack's ``{'layer_k': {'forward': cell, 'backward': cell}}``
+        (``jaxrnn.linen.LSTM``'s ``'params'``).
+
+    Returns:
+      The vector ``[n]`` (NumPy, the params' dtype), ``n =
+      jax.experimental.rnn.get_num_params_in_lstm(i, h, L, bidirectional)``.
+
+    Raises:
+      ValueError: not a stack params tree, or a GRU or simple RNN stack
+        (``jax.experimental.rnn`` has LSTM weights only).
 
     Examples:
       >>> import jax
+      >>> import numpy as np
       >>> from jax.experimental import rnn
+      >>> import jaxrnn.linen as jl
       >>> from jaxrnn import convert
-      >>> n = rnn.get_num_params_in_lstm(3, 4, 1, False)
-      >>> weights = 0.1 * jax.random.normal(jax.random.key(0), (n,))
-      >>> params = convert.from_jax_rnn(weights, input_size=3, hidden_size=4, num_layers=1,
-      ...                               bidirectional=False)
-      >>> packed = convert.to_jax_rnn(params)                  # b_ih + b_hh merged into b_ih
-      >>> again = convert.from_jax_rnn(packed, input_size=3, hidden_size=4, num_layers=1,
-      ...                              bidirectional=False)
-      >>> bias = params['layer_0']['forward']['bias']
-      >>> bias_again = again['layer_0']['forward']['bias']
-      >>> packed.shape, bool((bias == bias_again).all())
-      ((144,), True)
+      >>> x = np.zeros((2, 5, 3), np.float32)
+      >>> model = jl.LSTM(4, num_layers=2, bidirectional=True)
+      >>> params = model.init(jax.random.key(0), x)['params']
+      >>> weights = convert.to_jax_rnn(params)
+      >>> weights.shape, weights.dtype
+      ((736,), dtype('float32'))
+      >>> rnn.get_num_params_in_lstm(3, 4, 2, True)
+      736
+      >>> back = convert.from_jax_rnn(
+      ...     weights, input_size=3, hidden_size=4, num_layers=2, bidirectional=True
+      ... )
+      >>> same = jax.tree.map(lambda a, b: a.tobytes() == np.asarray(b).tobytes(), back, params)
+      >>> all(jax.tree.leaves(same))
+      True
     """
     layout = _common.stack_layout(params)
     if layout['kind'] != 'lstm':

@@ -1,62 +1,5 @@
-"""Flax cells (Linen and NNX) <-> jaxrnn cell params, one cell or a whole model.
-
-==========================  =====================================================
-Flax cell                   parameters
-==========================  =====================================================
-linen ``LSTMCell``,         ``ii, if, ig, io``: kernel ``[in, h]``;
-``OptimizedLSTMCell``       ``hi, hf, hg, ho``: kernel ``[h, h]`` and bias ``[h]``
-linen ``GRUCell``           ``ir, iz, in``: kernel and bias; ``hr, hz``: kernel;
-                            ``hn``: kernel and bias (b_hn)
-linen ``SimpleCell``        ``i``: kernel and bias; ``h``: kernel
-nnx ``LSTMCell``            as linen, with ``if_`` for ``if``
-nnx ``OptimizedLSTMCell``   ``dense_i``: kernel ``[in, 4h]``; ``dense_h``: kernel, bias
-nnx ``GRUCell``             ``dense_i``: kernel ``[in, 3h]``, bias; ``dense_h``: kernel
-                            (no b_hn, google/flax#5594)
-nnx ``SimpleCell``          ``dense_i``: kernel and bias; ``dense_h``: kernel
-==========================  =====================================================
-
-All use jaxrnn's gate orders, so the fused kernels are concatenations (bit-exact both
-ways). Only the default gate and activation functions are convertible (a cell built with
-another ``gate_fn``/``activation_fn``, or ``SimpleCell(residual=True)``, computes a
-different function).
-
-**Whole models.** :func:`from_flax` and :func:`to_flax` also take a whole model's tree:
-every Flax cell in it is converted where it stands and every other entry is kept as it
-is, so the result has the parameter paths of the same program written with jaxrnn's
-classes (``jaxrnn.linen.RNN``, ``LSTMCell``, ``OptimizedLSTMCell``, ``GRUCell``,
-``SimpleCell``, ``Bidirectional``: Flax's class names, so Linen's generated module names
-are the same; the NNX cells sit under the same attributes, ``cell`` in an ``RNN``).
-
-**How cells are found.** In an ``nnx.Module``, by class: every ``flax.nnx`` ``LSTMCell``,
-``OptimizedLSTMCell``, ``GRUCell`` or ``SimpleCell`` (subclasses included). In a dict (Linen
-params, the pure dict of an ``nnx.State``, what Orbax restores), by layout, top down:
-
-1. A mapping is a cell when its keys are exactly those of one row of the table and each
-   entry is a mapping holding exactly that row's parameters (``kernel``, or ``kernel``
-   and ``bias``). NNX's ``GRUCell`` and ``SimpleCell`` have the same entries: the
-   ``dense_h`` kernel, ``[h, 3h]`` or ``[h, h]``, tells them apart. A cell's arrays must
-   then have the row's shapes for one ``in`` and one ``h`` and one dtype (else a
-   ValueError or TypeError names the path). The search does not go into a cell.
-2. A mapping that holds two or more of the LSTM's gate names (``ii, if, if_, ig, io, hi,
-   hf, hg, ho``) or of the GRU's (``ir, iz, in, hr, hz, hn``) but is not a cell by rule 1
-   (a gate missing, an extra key, a gate without its bias) raises a ValueError naming
-   its path: it is a damaged cell, or a module that cannot be told from one.
-3. Any other mapping is searched; every other leaf is kept.
-
-So a mapping with the keys ``i, h`` (or ``dense_i, dense_h``) whose entries are not those
-Dense parameters is a user module and is left alone; but a user module whose submodules
-``i`` (Dense with bias) and ``h`` (Dense without bias) have exactly SimpleCell's shapes is
-converted as a SimpleCell: its parameters are those of one and say nothing else
-(convert such a model part by part). A tree without any Flax cell raises.
-
-**What comes back.** From a dict, a dict of the same paths (a FrozenDict for a FrozenDict;
-a lone top-level ``'params'`` around one cell is dropped, the single-cell form). A tree
-whose every leaf is alone under a ``'value'`` key, Orbax's form of an ``nnx.State``
-restored without a target, is first read as its pure dict. From an ``nnx.Module`` or
-``nnx.State``, the pure dict of its ``nnx.Param`` variables, which ``convert.load``
-writes into the same model built from ``jaxrnn.nnx`` (RNG state is not converted;
-batch statistics keep Flax's paths).
-"""
+"""Flax cells (Linen and NNX) <-> jaxrnn cell params, one cell or a whole model. The
+layouts and the rule that finds Flax cells in a tree are described in :func:`from_flax`."""
 
 from __future__ import annotations
 
@@ -229,7 +172,7 @@ def _structure(node: Mapping) -> dict[str, Any]:
 
 
 def _match(node: Mapping, where: str) -> _Layout | None:
-    """The layout of ``node`` by rules 1 and 2 of the module docstring (``None``: not a
+    """The layout of ``node`` by rules 1 and 2 of ``from_flax``'s docstring (``None``: not a
     cell); raises for a damaged or inconsistent cell."""
     structure = _structure(node)
     candidates = [layout for layout in _LAYOUTS if layout.structure() == structure]
@@ -388,6 +331,81 @@ def _unwrap_variables(tree):
 def from_flax(source):
     """Converts a Flax cell's or a whole Flax model's parameters into jaxrnn's layout.
 
+    Flax's cells keep one Dense per gate (Linen, NNX ``LSTMCell``) or one Dense per
+    side (NNX's other cells):
+
+    .. list-table::
+       :header-rows: 1
+
+       * - Flax cell
+         - parameters
+       * - linen ``LSTMCell``, ``OptimizedLSTMCell``
+         - ``ii, if, ig, io``: kernel ``[i, h]``; ``hi, hf, hg, ho``: kernel ``[h, h]``
+           and bias ``[h]``
+       * - linen ``GRUCell``
+         - ``ir, iz, in``: kernel and bias; ``hr, hz``: kernel; ``hn``: kernel and bias
+           (``b_hn``)
+       * - linen ``SimpleCell``
+         - ``i``: kernel and bias; ``h``: kernel
+       * - nnx ``LSTMCell``
+         - as linen, with ``if_`` for ``if``
+       * - nnx ``OptimizedLSTMCell``
+         - ``dense_i``: kernel ``[i, 4h]``; ``dense_h``: kernel ``[h, 4h]`` and bias
+       * - nnx ``GRUCell``
+         - ``dense_i``: kernel ``[i, 3h]`` and bias; ``dense_h``: kernel (no ``b_hn``,
+           google/flax#5594)
+       * - nnx ``SimpleCell``
+         - ``dense_i``: kernel and bias; ``dense_h``: kernel
+
+    All use jaxrnn's gate orders, (i, f, g, o) and (r, z, n), so each fused parameter
+    is a concatenation along the last axis (bit-exact both ways), for example::
+
+      input_kernel     = [ii | if | ig | io].kernel      [i, 4h]   linen LSTMCell
+      recurrent_kernel = [hi | hf | hg | ho].kernel      [h, 4h]
+      bias             = [hi | hf | hg | ho].bias        [4h]
+      bias             = [ir | iz | in].bias             [3h]      linen GRUCell
+      recurrent_bias   = hn.bias                         [h]
+
+    Only the default gate and activation functions are convertible (a cell built with
+    another ``gate_fn``/``activation_fn``, or ``SimpleCell(residual=True)``, computes a
+    different function).
+
+    **Whole models.** Every Flax cell in the tree is converted where it stands and every
+    other entry is kept as it is, so the result has the parameter paths of the same
+    program written with jaxrnn's classes (``jaxrnn.linen.RNN``, ``LSTMCell``,
+    ``OptimizedLSTMCell``, ``GRUCell``, ``SimpleCell``, ``Bidirectional``: Flax's class
+    names, so Linen's generated module names are the same; the NNX cells sit under the
+    same attributes, ``cell`` in an ``RNN``).
+
+    **How cells are found.** In an ``nnx.Module``, by class: every ``flax.nnx``
+    ``LSTMCell``, ``OptimizedLSTMCell``, ``GRUCell`` or ``SimpleCell`` (subclasses
+    included). In a dict (Linen params, the pure dict of an ``nnx.State``, what Orbax
+    restores), by layout, top down:
+
+    1. A mapping is a cell when its keys are exactly those of one row of the table and
+       each entry is a mapping holding exactly that row's parameters (``kernel``, or
+       ``kernel`` and ``bias``). NNX's ``GRUCell`` and ``SimpleCell`` have the same
+       entries: the ``dense_h`` kernel, ``[h, 3h]`` or ``[h, h]``, tells them apart. A
+       cell's arrays must then have the row's shapes for one ``i`` and one ``h`` and one
+       dtype (else a ValueError or TypeError names the path). The search does not go
+       into a cell.
+    2. A mapping that holds two or more of the LSTM's gate names (``ii, if, if_, ig, io,
+       hi, hf, hg, ho``) or of the GRU's (``ir, iz, in, hr, hz, hn``) but is not a cell
+       by rule 1 (a gate missing, an extra key, a gate without its bias) raises a
+       ValueError naming its path: it is a damaged cell, or a module that cannot be told
+       from one.
+    3. Any other mapping is searched; every other leaf is kept.
+
+    So a mapping with the keys ``i, h`` (or ``dense_i, dense_h``) whose entries are not
+    those Dense parameters is a user module and is left alone; but a user module whose
+    submodules ``i`` (Dense with bias) and ``h`` (Dense without bias) have exactly
+    SimpleCell's shapes is converted as a SimpleCell: its parameters are those of one
+    and say nothing else (convert such a model part by part). A tree without any Flax
+    cell raises.
+
+    A tree whose every leaf is alone under a ``'value'`` key, Orbax's form of an
+    ``nnx.State`` restored without a target, is first read as its pure dict.
+
     Args:
       source: one of
 
@@ -396,56 +414,72 @@ def from_flax(source):
           or a ``flax.nnx`` cell of those classes: returns the cell's fused params;
         - a whole Linen model's params or variables (dict or FrozenDict, with or without
           the ``'params'`` key, e.g. ``model.init(...)``), or any dict tree in which
-          Flax cells are found by the rule of the module docstring (a pure dict of an
-          ``nnx.State``, what Orbax restores);
+          Flax cells are found by the rule above (a pure dict of an ``nnx.State``, what
+          Orbax restores);
         - a whole ``nnx.Module`` or ``nnx.State``: its ``nnx.Param`` variables only.
 
     Returns:
-      For one cell, ``{'input_kernel' [in, G*h], 'recurrent_kernel' [h, G*h], 'bias'
+      For one cell, ``{'input_kernel' [i, G*h], 'recurrent_kernel' [h, G*h], 'bias'
       [G*h] (, 'recurrent_bias' [h])}``, the params of ``jaxrnn.linen.LSTMCell`` /
-      ``GRUCell`` / ``SimpleCell`` (``cell`` in a ``jaxrnn.linen.RNN``). For a model, a
-      tree of dicts (a FrozenDict for a FrozenDict) with each cell so replaced and every
-      other leaf kept as given (same object), so that it is the tree of the same program
-      written with jaxrnn's classes: ``jaxrnn_model.apply(from_flax(variables), x)``
-      (Linen) or ``convert.load(from_flax(flax_model), jaxrnn_model)`` (NNX: a pure
-      dict, what ``convert.load`` writes; batch statistics and other non-``Param``
-      variables keep Flax's paths, ``nnx.update(model, nnx.state(flax_model,
-      nnx.BatchStat))``). Converted arrays are NumPy copies in the source's dtype. An
-      NNX ``GRUCell`` has no ``b_hn`` (google/flax#5594): ``recurrent_bias`` is zeros,
-      which is exactly its function.
+      ``GRUCell`` / ``SimpleCell`` (``cell`` in a ``jaxrnn.linen.RNN``); a lone top-level
+      ``'params'`` key around one cell is dropped. For a model, a tree of dicts (a
+      FrozenDict for a FrozenDict) with each cell so replaced and every other leaf kept
+      as given (same object), so that it is the tree of the same program written with
+      jaxrnn's classes: ``jaxrnn_model.apply(from_flax(variables), x)`` (Linen) or
+      ``convert.load(from_flax(flax_model), jaxrnn_model)`` (NNX: a pure dict of the
+      ``nnx.Param`` variables, what :func:`load` writes; RNG state is not converted, and
+      batch statistics and other non-``Param`` variables keep Flax's paths,
+      ``nnx.update(model, nnx.state(flax_model, nnx.BatchStat))``). Converted arrays are
+      NumPy copies in the source's dtype. An NNX ``GRUCell`` has no ``b_hn``
+      (google/flax#5594): ``recurrent_bias`` is zeros, which is exactly its function.
 
     Raises:
       ValueError, TypeError: a damaged, ambiguous or inconsistent cell (the message
         names its path and the expected and given shape or dtype), or no Flax cell.
 
     Examples:
-      One cell's parameters:
+      One ``flax.linen.LSTMCell``'s params, run by jaxrnn:
 
-      >>> import jax, jax.numpy as jnp
-      >>> import flax.linen
+      >>> import flax.linen as nn
+      >>> import jax
+      >>> import numpy as np
+      >>> from flax import nnx
+      >>> import jaxrnn.linen as jl
+      >>> import jaxrnn.nnx as jn
       >>> from jaxrnn import convert
-      >>> flax_cell = flax.linen.LSTMCell(4)
-      >>> x = jnp.ones((2, 3))
-      >>> carry = flax_cell.initialize_carry(jax.random.key(1), x.shape)
-      >>> flax_params = flax_cell.init(jax.random.key(0), carry, x)['params']
-      >>> sorted(flax_params)                                   # one Dense per gate
+      >>> x = jax.random.normal(jax.random.key(0), (2, 5, 3))
+      >>> flax_rnn = nn.RNN(nn.LSTMCell(4))
+      >>> variables = flax_rnn.init(jax.random.key(1), x)
+      >>> sorted(variables['params']['cell'])
       ['hf', 'hg', 'hi', 'ho', 'if', 'ig', 'ii', 'io']
-      >>> jax.tree.map(jnp.shape, convert.from_flax(flax_params))
+      >>> cell = convert.from_flax(variables['params']['cell'])
+      >>> jax.tree.map(np.shape, cell)
       {'bias': (16,), 'input_kernel': (3, 16), 'recurrent_kernel': (4, 16)}
+      >>> y = jl.RNN(jl.LSTMCell(4)).apply({'params': {'cell': cell}}, x)
+      >>> bool(np.allclose(y, flax_rnn.apply(variables, x), atol=1e-5))
+      True
 
-      A whole model: every Flax cell is converted where it stands, other leaves are kept:
+      A whole Linen model: the cell is converted in place, the Dense is kept.
 
-      >>> class Model(flax.linen.Module):
-      ...     @flax.linen.compact
-      ...     def __call__(self, x):
-      ...         y = flax.linen.RNN(flax.linen.GRUCell(4))(x)
-      ...         return flax.linen.Dense(2)(y)
-      >>> variables = Model().init(jax.random.key(0), jnp.ones((2, 5, 3)))
-      >>> converted = convert.from_flax(variables)['params']
-      >>> jax.tree.map(jnp.shape, converted['Dense_0'])
-      {'bias': (2,), 'kernel': (4, 2)}
-      >>> jax.tree.map(jnp.shape, converted['GRUCell_0'])
-      {'bias': (12,), 'input_kernel': (3, 12), 'recurrent_bias': (4,), 'recurrent_kernel': (4, 12)}
+      >>> flax_model = nn.Sequential([nn.RNN(nn.GRUCell(4)), nn.Dense(2)])
+      >>> variables = flax_model.init(jax.random.key(1), x)
+      >>> converted = convert.from_flax(variables)
+      >>> jax.tree.map(np.shape, converted)
+      {'params': {'layers_0': {'cell': {'bias': (12,), 'input_kernel': (3, 12),
+                                        'recurrent_bias': (4,), 'recurrent_kernel': (4, 12)}},
+                  'layers_1': {'bias': (2,), 'kernel': (4, 2)}}}
+      >>> jaxrnn_model = nn.Sequential([jl.RNN(jl.GRUCell(4)), nn.Dense(2)])
+      >>> y = jaxrnn_model.apply(converted, x)
+      >>> bool(np.allclose(y, flax_model.apply(variables, x), atol=1e-5))
+      True
+
+      A whole NNX model, loaded into the same model built from ``jaxrnn.nnx``:
+
+      >>> flax_nnx = nnx.RNN(nnx.LSTMCell(3, 4, rngs=nnx.Rngs(0)))
+      >>> jaxrnn_nnx = jn.RNN(jn.LSTMCell(3, 4, rngs=nnx.Rngs(1)))
+      >>> jaxrnn_nnx = convert.load(convert.from_flax(flax_nnx), jaxrnn_nnx)
+      >>> bool(np.allclose(jaxrnn_nnx(x), flax_nnx(x), atol=1e-5))
+      True
     """
     from flax import nnx
 
@@ -575,13 +609,19 @@ def to_flax(params: Mapping, target):
           returns it. Its class must match the params' cell and its size the params'.
         - a Linen model's params or variables, real or abstract
           (``jax.eval_shape(flax_model.init, key, x)``): returns a tree with exactly
-          the target's paths, each Flax cell found by the rule of the module docstring
+          the target's paths, each Flax cell found by the rule of :func:`from_flax`
           made from the jaxrnn cell at the same path of ``params`` (NumPy copies),
           every other leaf taken from ``params`` as it is. A lone ``'params'`` key on
           one side only is matched to the other's top level.
         - an ``nnx.Module`` holding Flax NNX cells (found by class): every
           ``nnx.Param`` of it is written from ``params`` (a pure dict with the module's
           paths, the cells in jaxrnn's layout) in place; returns the module.
+
+    Returns:
+      The Flax cell's params dict (a ``flax.linen`` cell), the params tree with the
+      target's paths (a FrozenDict for a FrozenDict target), or the ``flax.nnx`` target,
+      written in place. The inverse of :func:`from_flax`: jaxrnn -> Flax -> jaxrnn is
+      bit-identical.
 
     Raises:
       ValueError, TypeError: a cell of the wrong kind, size or dtype, a cell or leaf
@@ -590,16 +630,52 @@ def to_flax(params: Mapping, target):
         ``flax.nnx.GRUCell`` (which has no ``b_hn``, google/flax#5594).
 
     Examples:
-      >>> import jax, jax.numpy as jnp
-      >>> import flax.linen
-      >>> import jaxrnn.linen as nn
+      One cell, into a ``flax.linen.LSTMCell``'s layout:
+
+      >>> import flax.linen as nn
+      >>> import jax
+      >>> import numpy as np
+      >>> from flax import nnx
+      >>> import jaxrnn.linen as jl
+      >>> import jaxrnn.nnx as jn
       >>> from jaxrnn import convert
-      >>> variables = nn.RNN(nn.GRUCell(4)).init(jax.random.key(0), jnp.ones((2, 5, 3)))
-      >>> flax_params = convert.to_flax(variables['params']['cell'], flax.linen.GRUCell(4))
-      >>> sorted(flax_params), flax_params['hn']['bias'].shape
-      (['hn', 'hr', 'hz', 'in', 'ir', 'iz'], (4,))
-      >>> back = convert.from_flax(flax_params)
-      >>> all(bool((back[k] == variables['params']['cell'][k]).all()) for k in back)
+      >>> x = jax.random.normal(jax.random.key(0), (2, 5, 3))
+      >>> cell = jl.LSTMCell(4)
+      >>> carry = cell.initialize_carry(jax.random.key(0), (2, 3))
+      >>> params = cell.init(jax.random.key(1), carry, x[:, 0])['params']
+      >>> flax_params = convert.to_flax(params, nn.LSTMCell(4))
+      >>> jax.tree.map(np.shape, flax_params['hi']), jax.tree.map(np.shape, flax_params['ii'])
+      ({'bias': (4,), 'kernel': (4, 4)}, {'kernel': (3, 4)})
+      >>> _, y = cell.apply({'params': params}, carry, x[:, 0])
+      >>> _, y_flax = nn.LSTMCell(4).apply({'params': flax_params}, carry, x[:, 0])
+      >>> bool(np.allclose(y, y_flax, atol=1e-5))
+      True
+
+      A whole Linen model, with the Flax model's abstract variables as the target;
+      jaxrnn -> Flax -> jaxrnn is bit-identical:
+
+      >>> jaxrnn_model = nn.Sequential([jl.RNN(jl.GRUCell(4)), nn.Dense(2)])
+      >>> flax_model = nn.Sequential([nn.RNN(nn.GRUCell(4)), nn.Dense(2)])
+      >>> variables = jaxrnn_model.init(jax.random.key(1), x)
+      >>> target = jax.eval_shape(flax_model.init, jax.random.key(1), x)
+      >>> flax_variables = convert.to_flax(variables, target)
+      >>> sorted(flax_variables['params']['layers_0']['cell'])
+      ['hn', 'hr', 'hz', 'in', 'ir', 'iz']
+      >>> y = flax_model.apply(flax_variables, x)
+      >>> bool(np.allclose(y, jaxrnn_model.apply(variables, x), atol=1e-5))
+      True
+      >>> back = convert.from_flax(flax_variables)
+      >>> same = jax.tree.map(lambda a, b: a.tobytes() == np.asarray(b).tobytes(), back, variables)
+      >>> all(jax.tree.leaves(same))
+      True
+
+      An NNX model, written in place from a ``jaxrnn.nnx`` model's parameters:
+
+      >>> jaxrnn_nnx = jn.RNN(jn.LSTMCell(3, 4, rngs=nnx.Rngs(0)))
+      >>> params = nnx.to_pure_dict(nnx.state(jaxrnn_nnx, nnx.Param))
+      >>> flax_nnx = nnx.RNN(nnx.LSTMCell(3, 4, rngs=nnx.Rngs(1)))
+      >>> flax_nnx = convert.to_flax(params, flax_nnx)
+      >>> bool(np.allclose(flax_nnx(x), jaxrnn_nnx(x), atol=1e-5))
       True
     """
     from flax import nnx

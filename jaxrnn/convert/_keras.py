@@ -1,21 +1,6 @@
 """Keras ``LSTM`` / ``GRU`` / ``SimpleRNN`` (and ``Bidirectional``) weight lists <->
-jaxrnn cell params, from NumPy arrays (Keras itself is not needed).
-
-A Keras recurrent layer's ``get_weights()`` is ``[kernel [in, G*h], recurrent_kernel
-[h, G*h], bias]`` (no bias with ``use_bias=False``); a ``Bidirectional`` layer's is the
-forward layer's list followed by the backward layer's. Gate orders: LSTM (i, f, c, o),
-as jaxrnn; GRU (z, r, h), which jaxrnn reorders to (r, z, n). The GRU bias is
-``[2, 3h]`` (input row, recurrent row) with ``reset_after=True`` (Keras' default, the
-cuDNN form) and ``[3h]`` with ``reset_after=False``:
-
-  reset_after=True   bias = (b_r + b_hr, b_z + b_hz, b_h),  recurrent_bias = b_hh
-  reset_after=False  bias = (b_r, b_z, b_h),                recurrent_bias = 0
-
-Keras' update gate keeps the old state (``h' = z * h + (1 - z) * hh``), as jaxrnn's.
-Going back, a ``reset_after=True`` GRU gets zeros for ``(b_hr, b_hz)`` and a
-``reset_after=False`` GRU gets ``b_h + b_hn`` (jaxrnn's ``GRUCell(reset_after=False)``
-adds ``b_hn`` to the same sum).
-"""
+jaxrnn cell params, from NumPy arrays (Keras itself is not needed). The layouts are
+described in :func:`from_keras` and :func:`to_keras`."""
 
 from __future__ import annotations
 
@@ -140,41 +125,101 @@ def from_keras(
 ) -> dict:
     """Converts a Keras recurrent layer's weight list into jaxrnn cell params.
 
+    A Keras ``LSTM``, ``GRU`` or ``SimpleRNN`` layer's ``get_weights()`` is ``[kernel
+    [i, G*h], recurrent_kernel [h, G*h], bias]`` (no bias with ``use_bias=False``); a
+    ``Bidirectional`` layer's is the forward layer's list followed by the backward
+    layer's. Keras' LSTM gate order (i, f, c, o) is jaxrnn's (i, f, g, o), so an LSTM or
+    SimpleRNN converts as it is. Keras' GRU order (z, r, h) is reordered to jaxrnn's
+    (r, z, n), and its bias is ``[2, 3h]`` (input row, recurrent row) with
+    ``reset_after=True`` (Keras' default, the cuDNN form) or ``[3h]`` with
+    ``reset_after=False``::
+
+      input_kernel     = (W_r, W_z, W_h)               [i, 3h]   Keras: (W_z, W_r, W_h)
+      recurrent_kernel = (U_r, U_z, U_h)               [h, 3h]   Keras: (U_z, U_r, U_h)
+
+      reset_after=True, Keras bias [2, 3h] = [(b_z, b_r, b_h), (c_z, c_r, c_h)]:
+      bias             = (b_r + c_r, b_z + c_z, b_h)   [3h]
+      recurrent_bias   = c_h                           [h]
+
+      reset_after=False, Keras bias [3h] = (b_z, b_r, b_h):
+      bias             = (b_r, b_z, b_h)               [3h]
+      recurrent_bias   = 0                             [h]
+
+    Keras' update gate keeps the old state (``h' = z * h + (1 - z) * hh``), as jaxrnn's.
+
     Args:
       weights: ``[kernel, recurrent_kernel, bias]`` or ``[kernel, recurrent_kernel]``
-        (``use_bias=False``), as ``layer.get_weights()`` returns; with
-        ``bidirectional=True``, a ``keras.layers.Bidirectional`` layer's list: the
-        forward layer's list then the backward layer's (4 or 6 arrays, split in half;
-        both halves must be the same kind of layer with the same sizes).
+        (``use_bias=False``), as ``layer.get_weights()`` returns (NumPy or other
+        arrays); with ``bidirectional=True``, a ``keras.layers.Bidirectional`` layer's
+        list: the forward layer's list then the backward layer's (4 or 6 arrays, split
+        in half; both halves must be the same kind of layer with the same sizes).
       reset_after: for a GRU, the variant you expect (checked against the bias shape);
         ``None`` reads it from the bias. A ``reset_after=False`` GRU loads into
         ``GRUCell(reset_after=False)``.
       bidirectional: the weights are a ``Bidirectional`` layer's.
 
     Returns:
-      The cell's params dict (NumPy); the cell kind comes from the number of gate
-      blocks (4 LSTM, 3 GRU, 1 SimpleRNN). With ``bidirectional=True``,
-      ``{'forward': cell params, 'backward': cell params}``: one layer of a
-      bidirectional stack, so ``{'layer_0': result}`` is the ``'params'`` of
+      The cell's params dict (NumPy copies, the weights' dtype); the cell kind comes
+      from the number of gate blocks (4 LSTM, 3 GRU, 1 SimpleRNN). With
+      ``bidirectional=True``, ``{'forward': cell params, 'backward': cell params}``: one
+      layer of a bidirectional stack, so ``{'layer_0': result}`` is the ``'params'`` of
       ``jaxrnn.linen.LSTM(h, bidirectional=True)`` (or ``GRU``, ``SimpleRNN``), which
       computes what the Keras layer with ``merge_mode='concat'`` (its default) does; for
       ``jaxrnn.linen.Bidirectional`` use ``{'forward_rnn': {'cell': result['forward']},
       'backward_rnn': {'cell': result['backward']}}``.
 
-    Examples:
-      The weight list of ``keras.layers.GRU(4)`` built for 3 input features
-      (``layer.get_weights()``: kernel, recurrent kernel, bias; gate order z, r, h):
+    Raises:
+      ValueError, TypeError: a list of the wrong length, a shape that is not a Keras
+        layer's (the message names the array), a ``reset_after`` that the bias
+        contradicts or given for a layer that is not a GRU, or halves of a
+        ``Bidirectional`` list that differ.
 
+    Examples:
+      The weights of ``keras.layers.LSTM(4)`` on 3 input features, as NumPy arrays
+      (Keras is not imported here; ``layer.get_weights()`` gives the same list):
+
+      >>> import jax
       >>> import numpy as np
+      >>> import jaxrnn.linen as jl
       >>> from jaxrnn import convert
       >>> rng = np.random.default_rng(0)
-      >>> weights = [rng.standard_normal((3, 12)), rng.standard_normal((4, 12)),
-      ...            rng.standard_normal((2, 12))]              # reset_after=True: two biases
-      >>> params = convert.from_keras(weights, reset_after=True)
-      >>> {k: v.shape for k, v in params.items()}
-      {'input_kernel': (3, 12), 'recurrent_kernel': (4, 12), 'bias': (12,), 'recurrent_bias': (4,)}
-      >>> bool((params['input_kernel'][:, 4:8] == weights[0][:, :4]).all())   # z moves to slot 2
+      >>> def normal(*shape):
+      ...     return (0.5 * rng.normal(size=shape)).astype(np.float32)
+      >>> lstm_weights = [normal(3, 16), normal(4, 16), normal(16)]  # kernel, recurrent, bias
+      >>> cell = convert.from_keras(lstm_weights)
+      >>> jax.tree.map(np.shape, cell)
+      {'bias': (16,), 'input_kernel': (3, 16), 'recurrent_kernel': (4, 16)}
+      >>> x = normal(2, 5, 3)
+      >>> jl.RNN(jl.LSTMCell(4)).apply({'params': {'cell': cell}}, x).shape
+      (2, 5, 4)
+
+      ``keras.layers.GRU(4)`` (``reset_after=True``): the gate blocks are reordered and
+      the two bias rows merged. The first step from a zero state, written from Keras'
+      equations, is jaxrnn's:
+
+      >>> kernel, recurrent, bias = gru_weights = [normal(3, 12), normal(4, 12), normal(2, 12)]
+      >>> cell = convert.from_keras(gru_weights)
+      >>> jax.tree.map(np.shape, cell)
+      {'bias': (12,), 'input_kernel': (3, 12), 'recurrent_bias': (4,), 'recurrent_kernel': (4, 12)}
+      >>> bool(np.array_equal(cell['input_kernel'][:, :4], kernel[:, 4:8]))  # r: Keras' 2nd
       True
+      >>> def sigmoid(v):
+      ...     return 1 / (1 + np.exp(-v))
+      >>> a_z, a_r, a_h = np.split(x[:, 0] @ kernel + bias[0], 3, axis=-1)
+      >>> u_z, u_r, u_h = np.split(bias[1], 3)  # the recurrent terms at h = 0
+      >>> z, r = sigmoid(a_z + u_z), sigmoid(a_r + u_r)
+      >>> h_1 = (1 - z) * np.tanh(a_h + r * u_h)
+      >>> y = jl.RNN(jl.GRUCell(4)).apply({'params': {'cell': cell}}, x)
+      >>> bool(np.allclose(y[:, 0], h_1, atol=1e-5))
+      True
+
+      A ``Bidirectional(LSTM(4))`` layer's six arrays give one bidirectional stack layer:
+
+      >>> both = convert.from_keras(lstm_weights + lstm_weights, bidirectional=True)
+      >>> sorted(both)
+      ['backward', 'forward']
+      >>> jl.LSTM(4, bidirectional=True).apply({'params': {'layer_0': both}}, x).shape
+      (2, 5, 8)
     """
     _check_flag('bidirectional', bidirectional)
     converted = [
@@ -246,6 +291,18 @@ def to_keras(
 ) -> list[np.ndarray]:
     """Converts jaxrnn cell params into a Keras weight list for ``layer.set_weights``.
 
+    The inverse of :func:`from_keras` (the layouts are described there). An LSTM or
+    SimpleRNN converts as it is; a GRU's gate blocks go back to Keras' order (z, r, h)
+    and, with ``b = (b_r, b_z, b_n)`` jaxrnn's ``bias`` and ``b_hn`` its
+    ``recurrent_bias``, its bias is::
+
+      reset_after=True   [(b_z, b_r, b_n), (0, 0, b_hn)]     [2, 3h]
+      reset_after=False  (b_z, b_r, b_n + b_hn)              [3h]
+
+    So jaxrnn -> Keras -> jaxrnn is bit-identical, except that with
+    ``reset_after=False`` the ``recurrent_bias`` comes back merged into ``bias`` (the
+    same function: jaxrnn's ``GRUCell(reset_after=False)`` adds both to the same sum).
+
     Args:
       params: a jaxrnn cell's params; with ``bidirectional=True``, ``{'forward': cell
         params, 'backward': cell params}`` as :func:`from_keras` returns (one layer of a
@@ -274,19 +331,60 @@ def to_keras(
         ``use_bias=False`` the bias gradients are left out.
 
     Returns:
-      ``[kernel [in, G*h], recurrent_kernel [h, G*h], bias]`` (the GRU bias ``[2, 3h]``
+      ``[kernel [i, G*h], recurrent_kernel [h, G*h], bias]`` (the GRU bias ``[2, 3h]``
       with ``reset_after=True``, ``[3h]`` with ``False``; no bias with
       ``use_bias=False``), twice over (forward then backward) with ``bidirectional``;
       NumPy arrays with the params' dtype.
 
+    Raises:
+      ValueError, TypeError: params that are not a jaxrnn cell's (or a
+      ``{'forward', 'backward'}`` pair with ``bidirectional=True``), a GRU without
+      ``reset_after`` or a ``reset_after`` for another cell, a nonzero bias with
+      ``use_bias=False``, a bad ``into``, or flags that are not booleans.
+
     Examples:
+      The weights of ``keras.layers.LSTM(4)`` on 3 input features, as NumPy arrays
+      (Keras is not imported here): Keras -> jaxrnn -> Keras is bit-identical.
+
+      >>> import jax
+      >>> import jax.numpy as jnp
       >>> import numpy as np
+      >>> import jaxrnn.linen as jl
       >>> from jaxrnn import convert
       >>> rng = np.random.default_rng(0)
-      >>> weights = [rng.standard_normal((3, 16)), rng.standard_normal((4, 16)),
-      ...            rng.standard_normal(16)]                   # keras.layers.LSTM(4), 3 inputs
-      >>> back = convert.to_keras(convert.from_keras(weights))
-      >>> all(bool((a == b).all()) for a, b in zip(back, weights))
+      >>> def normal(*shape):
+      ...     return (0.5 * rng.normal(size=shape)).astype(np.float32)
+      >>> lstm_weights = [normal(3, 16), normal(4, 16), normal(16)]
+      >>> back = convert.to_keras(convert.from_keras(lstm_weights))
+      >>> [w.shape for w in back]
+      [(3, 16), (4, 16), (16,)]
+      >>> all(a.tobytes() == b.tobytes() for a, b in zip(back, lstm_weights))
+      True
+
+      A jaxrnn GRU for ``keras.layers.GRU(4)`` (``reset_after=True``): the merged bias
+      goes to the input row, ``b_hn`` to the recurrent row.
+
+      >>> x = normal(2, 5, 3)
+      >>> model = jl.RNN(jl.GRUCell(4, bias_init=jax.nn.initializers.normal(0.5)))
+      >>> params = model.init(jax.random.key(0), x)['params']
+      >>> kernel, recurrent, bias = convert.to_keras(params['cell'], reset_after=True)
+      >>> kernel.shape, recurrent.shape, bias.shape
+      ((3, 12), (4, 12), (2, 12))
+      >>> bool(np.all(bias[1, :8] == 0))  # the recurrent row's z and r blocks
+      True
+      >>> bool(np.array_equal(bias[1, 8:], params['cell']['recurrent_bias']))  # b_hn
+      True
+
+      Gradients for a Keras optimizer: both bias rows feed the merged ``(b_r, b_z)``,
+      so both get its gradient.
+
+      >>> def loss(params):
+      ...     return jnp.sum(model.apply({'params': params}, x) ** 2)
+      >>> grads = jax.grad(loss)(params)
+      >>> g_kernel, g_recurrent, g_bias = convert.to_keras(
+      ...     grads['cell'], reset_after=True, into='grads'
+      ... )
+      >>> bool(np.array_equal(g_bias[0, :8], g_bias[1, :8]))
       True
     """
     _check_flag('use_bias', use_bias)

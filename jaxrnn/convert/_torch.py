@@ -1,19 +1,7 @@
-"""PyTorch ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` weights <-> jaxrnn stack params.
-
-PyTorch layer ``k`` (suffix ``_reverse`` for the backward direction) holds
-``weight_ih_l{k}`` ``[G*h, in]``, ``weight_hh_l{k}`` ``[G*h, h]`` and two biases
-``bias_ih_l{k}``, ``bias_hh_l{k}`` ``[G*h]``, gate order (i, f, g, o) for the LSTM and
-(r, z, n) for the GRU, both as jaxrnn's. The fused layout is the transpose, with the
-biases that are added to the same sum merged into one:
-
-  LSTM, RNN  bias = b_ih + b_hh
-  GRU        bias = (b_ir + b_hr, b_iz + b_hz, b_in),  recurrent_bias = b_hn
-
-Going back, the merged bias goes to ``bias_ih`` and ``bias_hh`` gets zeros (``b_hn``
-for the GRU): the module computes the same function, and jaxrnn -> torch -> jaxrnn is
-bit-identical. A torch -> jaxrnn -> torch round trip keeps every weight bit for bit and
-the sum ``b_ih + b_hh`` (the only thing the module's output depends on), not the split.
-"""
+"""PyTorch ``nn.LSTM`` / ``nn.GRU`` / ``nn.RNN`` weights and carries <-> jaxrnn stack params
+and carries. The layouts and the bias merge are described in :func:`from_torch` and
+:func:`to_torch`; a torch -> jaxrnn -> torch round trip keeps every weight bit for bit and
+the sum ``b_ih + b_hh`` (the only thing the module's output depends on), not the split."""
 
 from __future__ import annotations
 
@@ -86,31 +74,70 @@ def from_torch(module_or_state_dict) -> dict:
     """Converts a ``torch.nn.LSTM``, ``GRU`` or ``RNN`` (or its ``state_dict()``) into
     the params of the matching jaxrnn stack.
 
-    The result ``{'layer_k': {'forward': ..., 'backward': ...}}`` (NumPy arrays, the
-    module's dtype) is the ``'params'`` collection of ``jaxrnn.linen.LSTM(features=h,
+    PyTorch's layer ``k`` (suffix ``_reverse`` for the backward direction) holds
+    ``weight_ih_l{k} [G*h, i]``, ``weight_hh_l{k} [G*h, h]`` and two biases
+    ``bias_ih_l{k}``, ``bias_hh_l{k} [G*h]``, where ``i`` is ``input_size`` for layer 0
+    and ``D * h`` above it (``D = 2`` if bidirectional, else 1). The gate orders are
+    jaxrnn's, (i, f, g, o) for the LSTM and (r, z, n) for the GRU, so the fused kernels
+    are transposes, and the biases that are added to the same sum are merged into one::
+
+      input_kernel     = weight_ih.T                          [i, G*h]
+      recurrent_kernel = weight_hh.T                          [h, G*h]
+      bias             = b_ih + b_hh                          [G*h]   LSTM, RNN
+      bias             = (b_ir + b_hr, b_iz + b_hz, b_in)     [3h]    GRU
+      recurrent_bias   = b_hn                                 [h]     GRU
+
+    (``b_hn`` stays apart because the GRU's reset gate multiplies it.) A module built
+    with ``bias=False`` gives zero biases.
+
+    The result is the ``'params'`` collection of ``jaxrnn.linen.LSTM(features=h,
     num_layers=L, bidirectional=...)`` (or ``GRU``, ``SimpleRNN``) and loads into
     ``jaxrnn.nnx.LSTM`` with :func:`jaxrnn.convert.load`. An ``nn.RNN`` with
     ``nonlinearity='relu'`` needs ``SimpleRNN(activation='relu')``. ``batch_first`` is a
     property of the call, not the weights: jaxrnn stacks are batch-major unless
-    ``time_major=True``.
+    ``time_major=True``. Initial and final states convert with
+    :func:`carry_from_torch` and :func:`carry_to_torch`.
+
+    Args:
+      module_or_state_dict: a ``torch.nn.LSTM``, ``GRU`` or ``RNN``, or its
+        ``state_dict()``, on any device, in any dtype (bfloat16 included).
+
+    Returns:
+      ``{'layer_k': {'forward': cell, 'backward': cell}}`` (``'backward'`` only when
+      bidirectional), each cell ``{'input_kernel', 'recurrent_kernel', 'bias'}`` (and
+      the GRU's ``'recurrent_bias'``) as NumPy copies in the module's dtype.
 
     Raises:
+      TypeError: not a PyTorch RNN module or a mapping.
       ValueError: ``proj_size > 0``, or keys/shapes that are not a PyTorch RNN's.
 
     Examples:
-      >>> import numpy as np, torch
-      >>> import jaxrnn.linen as nn
+      A two-layer ``torch.nn.LSTM`` and the jaxrnn stack with its weights compute the
+      same outputs:
+
+      >>> import jax
+      >>> import numpy as np
+      >>> import torch
+      >>> import jaxrnn.linen as jl
       >>> from jaxrnn import convert
-      >>> torch_gru = torch.nn.GRU(3, 4, num_layers=2, batch_first=True)
-      >>> params = convert.from_torch(torch_gru)               # or torch_gru.state_dict()
-      >>> sorted(params), sorted(params['layer_0']['forward'])
-      (['layer_0', 'layer_1'], ['bias', 'input_kernel', 'recurrent_bias', 'recurrent_kernel'])
-      >>> x = np.random.default_rng(0).standard_normal((2, 5, 3)).astype(np.float32)
-      >>> y = nn.GRU(features=4, num_layers=2).apply({'params': params}, x)
-      >>> with torch.no_grad():
-      ...     y_torch, _ = torch_gru(torch.from_numpy(x))
-      >>> bool(np.allclose(y, y_torch.numpy(), atol=1e-5))
+      >>> _ = torch.manual_seed(0)
+      >>> torch_lstm = torch.nn.LSTM(3, 4, num_layers=2, batch_first=True)
+      >>> params = convert.from_torch(torch_lstm)
+      >>> jax.tree.map(np.shape, params['layer_1'])
+      {'forward': {'bias': (16,), 'input_kernel': (4, 16), 'recurrent_kernel': (4, 16)}}
+      >>> x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype(np.float32)
+      >>> y_torch, _ = torch_lstm(torch.from_numpy(x))
+      >>> y = jl.LSTM(4, num_layers=2).apply({'params': params}, x)
+      >>> y.shape, y.dtype
+      ((2, 5, 4), dtype('float32'))
+      >>> bool(np.allclose(y, y_torch.detach().numpy(), atol=1e-5))
       True
+
+      The GRU keeps ``b_hn`` apart:
+
+      >>> gru = convert.from_torch(torch.nn.GRU(3, 4, bidirectional=True))
+      >>> jax.tree.map(np.shape, gru['layer_0']['backward'])
+      {'bias': (12,), 'input_kernel': (3, 12), 'recurrent_bias': (4,), 'recurrent_kernel': (4, 12)}
     """
     torch = _torch()
     if isinstance(module_or_state_dict, torch.nn.Module):
@@ -187,6 +214,25 @@ def _torch_values(kind: str, cell: Mapping, hidden: int, into: str) -> dict[str,
 def to_torch(params: Mapping, module, *, into: str = 'weights'):
     """Loads a jaxrnn stack params tree into a ``torch.nn.LSTM``/``GRU``/``RNN`` in place.
 
+    The inverse of :func:`from_torch`: the kernels are transposed back and the merged
+    bias goes to ``bias_ih``, with zeros in ``bias_hh`` (``b_hn`` for the GRU), so the
+    module computes the same function and jaxrnn -> torch -> jaxrnn is bit-identical::
+
+      weight_ih = input_kernel.T,  weight_hh = recurrent_kernel.T
+      bias_ih   = bias,            bias_hh   = 0                         LSTM, RNN
+      bias_ih   = bias,            bias_hh   = (0, 0, recurrent_bias)    GRU
+
+    With ``into='grads'`` the same tree holds gradients ``g`` of a loss with respect to
+    jaxrnn's parameters, and each torch parameter's ``.grad`` gets the gradient of that
+    loss with respect to it (the adjoint of the bias merge gives both biases the merged
+    bias's gradient)::
+
+      bias_ih.grad = g_bias,           bias_hh.grad = g_bias              LSTM, RNN
+      bias_ih.grad = (g_r, g_z, g_n),  bias_hh.grad = (g_r, g_z, g_hn)    GRU
+
+    (``g_bias = (g_r, g_z, g_n)`` for the GRU; ``g_hn`` is the gradient of
+    ``recurrent_bias``.)
+
     Args:
       params: ``{'layer_k': {'forward': ..., 'backward': ...}}`` as :func:`from_torch`
         returns and ``jaxrnn.linen.LSTM`` holds (or a tree of the same shape, such as
@@ -201,24 +247,50 @@ def to_torch(params: Mapping, module, *, into: str = 'weights'):
     Returns:
       ``module``.
 
+    Raises:
+      TypeError: ``module`` is not a PyTorch RNN module, or its dtype is not the
+        params'.
+      ValueError: a bad ``into``; params whose kind, sizes, layer count or directions
+        differ from the module's; ``proj_size > 0``; or a nonzero bias for a module
+        built with ``bias=False`` (with ``into='weights'``).
+
     Examples:
-      >>> import jax, torch
-      >>> import jaxrnn.linen as nn
+      jaxrnn -> torch -> jaxrnn is bit-identical, and the module computes what the
+      jaxrnn stack does:
+
+      >>> import jax
+      >>> import jax.numpy as jnp
+      >>> import numpy as np
+      >>> import torch
+      >>> import jaxrnn.linen as jl
       >>> from jaxrnn import convert
-      >>> model = nn.LSTM(features=4, num_layers=2)
-      >>> params = model.init(jax.random.key(0), jax.numpy.ones((2, 5, 3)))['params']
-      >>> torch_lstm = torch.nn.LSTM(3, 4, num_layers=2, batch_first=True)
-      >>> _ = convert.to_torch(params, torch_lstm)             # in place
-      >>> w_hh = params['layer_1']['forward']['recurrent_kernel']
-      >>> bool((torch_lstm.weight_hh_l1.detach().numpy() == w_hh.T).all())
+      >>> x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype(np.float32)
+      >>> model = jl.GRU(4, num_layers=2)
+      >>> params = model.init(jax.random.key(0), x)['params']
+      >>> torch_gru = torch.nn.GRU(3, 4, num_layers=2, batch_first=True)
+      >>> torch_gru = convert.to_torch(params, torch_gru)
+      >>> back = convert.from_torch(torch_gru)
+      >>> same = jax.tree.map(lambda a, b: a.tobytes() == np.asarray(b).tobytes(), back, params)
+      >>> all(jax.tree.leaves(same))
+      True
+      >>> y_torch, _ = torch_gru(torch.from_numpy(x))
+      >>> bool(np.allclose(model.apply({'params': params}, x), y_torch.detach().numpy(), atol=1e-5))
       True
 
-      Gradients computed in JAX become the ``.grad`` fields, for a PyTorch optimizer:
+      Gradients computed in JAX, handed to torch: they equal torch's own backward pass
+      for the same loss.
 
-      >>> grads = jax.tree.map(jax.numpy.ones_like, params)
-      >>> _ = convert.to_torch(grads, torch_lstm, into='grads')
-      >>> torch_lstm.weight_ih_l0.grad.shape
-      torch.Size([16, 3])
+      >>> def loss(params):
+      ...     return jnp.sum(model.apply({'params': params}, x) ** 2)
+      >>> grads = jax.grad(loss)(params)
+      >>> (y_torch**2).sum().backward()
+      >>> expected = {name: p.grad.clone() for name, p in torch_gru.named_parameters()}
+      >>> torch_gru = convert.to_torch(grads, torch_gru, into='grads')
+      >>> all(
+      ...     torch.allclose(p.grad, expected[name], atol=1e-5)
+      ...     for name, p in torch_gru.named_parameters()
+      ... )
+      True
     """
     torch = _torch()
     if not isinstance(module, torch.nn.RNNBase):
@@ -270,19 +342,43 @@ def to_torch(params: Mapping, module, *, into: str = 'weights'):
 
 
 def carry_to_torch(carry):
-    """A stack carry ``carry[layer][direction]`` -> PyTorch's final states: ``(h_n, c_n)``
-    for the LSTM, ``h_n`` otherwise, each ``[num_layers * D, *batch, h]`` (NumPy).
+    """Converts a jaxrnn stack's carry into PyTorch's final states ``(h_n, c_n)``.
+
+    ``carry[k][d]`` (layer ``k``, direction ``d``: 0 forward, 1 backward) is ``(c, h)``
+    for the LSTM and ``h`` otherwise, each ``[b, h]``, as a stack called with
+    ``return_carry=True`` returns it. PyTorch stacks them along a first axis, in the
+    order ``index = k * D + d`` (``D = 2`` if bidirectional, else 1)::
+
+      h_n[k * D + d] = carry[k][d][1]   (LSTM; c_n from carry[k][d][0])
+      h_n[k * D + d] = carry[k][d]      (GRU, RNN)
+
+    Args:
+      carry: the stack carry (JAX or NumPy arrays).
+
+    Returns:
+      ``(h_n, c_n)`` for the LSTM, ``h_n`` otherwise, each ``[L * D, b, h]`` with
+      ``L = num_layers`` (NumPy).
 
     Examples:
-      >>> import jax, jax.numpy as jnp
-      >>> import jaxrnn.linen as nn
+      The final state of a ``torch.nn.GRU`` and of the jaxrnn stack with its weights:
+
+      >>> import numpy as np
+      >>> import torch
+      >>> import jaxrnn.linen as jl
       >>> from jaxrnn import convert
-      >>> model = nn.LSTM(features=4, num_layers=2, bidirectional=True)
-      >>> x = jnp.ones((5, 6, 3))                               # batch 5
-      >>> carry, _ = model.apply(model.init(jax.random.key(0), x), x, return_carry=True)
-      >>> h_n, c_n = convert.carry_to_torch(carry)
-      >>> h_n.shape                                             # [layers * directions, b, h]
-      (4, 5, 4)
+      >>> _ = torch.manual_seed(0)
+      >>> torch_gru = torch.nn.GRU(3, 4, num_layers=2, batch_first=True)
+      >>> x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype(np.float32)
+      >>> model = jl.GRU(4, num_layers=2, return_carry=True)
+      >>> carry, y = model.apply({'params': convert.from_torch(torch_gru)}, x)
+      >>> [[h.shape for h in layer] for layer in carry]
+      [[(2, 4)], [(2, 4)]]
+      >>> h_n = convert.carry_to_torch(carry)
+      >>> h_n.shape
+      (2, 2, 4)
+      >>> _, h_n_torch = torch_gru(torch.from_numpy(x))
+      >>> bool(np.allclose(h_n, h_n_torch.detach().numpy(), atol=1e-5))
+      True
     """
     flat = [cell for layer in carry for cell in layer]
     if isinstance(flat[0], tuple):  # LSTM (c, h)
@@ -293,18 +389,50 @@ def carry_to_torch(carry):
 
 
 def carry_from_torch(h_0, c_0=None, *, bidirectional: bool = False):
-    """PyTorch's ``h_0`` (and ``c_0`` for the LSTM), ``[num_layers * D, *batch, h]``, ->
-    a stack carry ``carry[layer][direction]`` (NumPy).
+    """Converts PyTorch's initial states ``h_0`` (and ``c_0``) into a jaxrnn stack carry.
+
+    The inverse of :func:`carry_to_torch`: ``h_0[k * D + d]`` is layer ``k``, direction
+    ``d`` (``D = 2`` if ``bidirectional``, else 1); the result ``carry[k][d]`` is
+    ``(c_0[k * D + d], h_0[k * D + d])`` for the LSTM (when ``c_0`` is given) and
+    ``h_0[k * D + d]`` otherwise, ready for a stack's ``initial_carry``.
+
+    Args:
+      h_0: ``[L * D, b, h]`` (``L = num_layers``), a torch tensor or an array.
+      c_0: the LSTM's ``[L * D, b, h]``; ``None`` for the GRU and the RNN.
+      bidirectional: whether the states come from a bidirectional module.
+
+    Returns:
+      A tuple of ``L`` tuples of ``D`` carries, each ``(c, h)`` or ``h``, ``[b, h]``
+      (NumPy).
+
+    Raises:
+      ValueError: ``c_0``'s shape differs from ``h_0``'s, or the first axis of ``h_0``
+        does not divide into ``D``.
 
     Examples:
+      A bidirectional two-layer ``torch.nn.LSTM`` started from given states, and the
+      jaxrnn stack with the same weights and states:
+
       >>> import numpy as np
+      >>> import torch
+      >>> import jaxrnn.linen as jl
       >>> from jaxrnn import convert
-      >>> h_0, c_0 = np.zeros((4, 5, 8)), np.ones((4, 5, 8))    # 2 layers x 2 directions
+      >>> _ = torch.manual_seed(0)
+      >>> torch_lstm = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True, batch_first=True)
+      >>> h_0, c_0 = torch.randn(4, 2, 4), torch.randn(4, 2, 4)  # [L * D, b, h]
       >>> carry = convert.carry_from_torch(h_0, c_0, bidirectional=True)
-      >>> len(carry), len(carry[0]), carry[1][1][0].shape       # carry[layer][direction] = (c, h)
-      (2, 2, (5, 8))
-      >>> float(carry[1][1][0][0, 0])                           # c comes first
-      1.0
+      >>> len(carry), len(carry[0])  # layers, directions
+      (2, 2)
+      >>> [a.shape for a in carry[0][1]]  # (c, h) of layer 0, backward
+      [(2, 4), (2, 4)]
+      >>> x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype(np.float32)
+      >>> model = jl.LSTM(4, num_layers=2, bidirectional=True)
+      >>> y = model.apply({'params': convert.from_torch(torch_lstm)}, x, initial_carry=carry)
+      >>> y.shape
+      (2, 5, 8)
+      >>> y_torch, _ = torch_lstm(torch.from_numpy(x), (h_0, c_0))
+      >>> bool(np.allclose(y, y_torch.detach().numpy(), atol=1e-5))
+      True
     """
     h = _common.array(h_0.detach().cpu().numpy() if hasattr(h_0, 'detach') else h_0)
     c = None
