@@ -1,16 +1,21 @@
-"""The ``jaxrnn`` command.
+"""The ``jaxrnn`` command (installed with the package; also ``python -m jaxrnn.cli``).
 
-* ``jaxrnn demo``: trains a small word-level LSTM and GRU on the corpus that ships with
-  jaxrnn (seconds on a CPU), traces a sentence with both, prints the narration and the
-  gate table, and writes an HTML report, figures and the trained weights.
-* ``jaxrnn trace SENTENCE --cell lstm|gru``: the same views for one sentence and one
-  model (the shipped weights, or ``--params`` from a demo run).
-* ``jaxrnn compare``: checks jaxrnn's Linen layers against Flax's and times both.
+* ``jaxrnn demo``: trains the two teaching models (a word-level LSTM and GRU over the
+  corpus that ships with jaxrnn, see :func:`jaxrnn.teach.train`), traces a sentence with
+  both, prints each narration and gate table, and writes a self-contained HTML report,
+  the figures and the trained weights into a folder.
+* ``jaxrnn trace SENTENCE [--cell lstm|gru]``: the same views for one model reading one
+  sentence: the shipped weights (:func:`jaxrnn.teach.shipped`), or ``--params`` from a
+  demo run.
+* ``jaxrnn compare``: checks jaxrnn's Linen LSTM and GRU against ``flax.linen.RNN`` with
+  the same weights (shapes, largest output difference) and times both.
 
 ``demo`` and ``trace`` need the ``teach`` extra (``pip install "jaxrnn[teach]"``);
-``compare`` needs the core only. Mistakes (an unknown cell, a word not in the vocabulary,
-a params file of the wrong shape, an unwritable output path, a missing extra) print one
-line and exit with status 2.
+``compare`` needs the core only. Exit status: 0 on success; 2 for a malformed command
+line (argparse's usage error) and for a mistake (an unknown word, a params file of the
+wrong cell or shape, an unwritable output path, a hidden unit or gate that does not
+exist, a missing extra), which prints one line, ``jaxrnn: error: ...``, on standard
+error, without a traceback.
 """
 
 from __future__ import annotations
@@ -261,56 +266,168 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    """The ``jaxrnn`` command's argument parser (its ``--help`` is the CLI reference).
+    """The ``jaxrnn`` command's argument parser, with the subcommands ``demo``, ``trace``
+    and ``compare``; its ``--help`` texts are the command-line reference.
+
+    A malformed command line makes it print one line (``jaxrnn: error: ...``, no usage
+    block) and exit with status 2.
+
+    Returns:
+      The parser; ``parse_args`` gives a namespace with ``command`` and that command's
+      options.
 
     Examples:
       >>> from jaxrnn import cli
       >>> args = cli.parser().parse_args(['trace', 'I love myself', '--cell', 'gru'])
-      >>> args.command, args.sentence, args.cell
-      ('trace', 'I love myself', 'gru')
+      >>> args.command, args.sentence, args.cell, args.unit, args.params
+      ('trace', 'I love myself', 'gru', None, None)
+      >>> args = cli.parser().parse_args(['demo', '--quick'])
+      >>> args.out, args.sentence, args.steps, args.quick
+      ('jaxrnn-demo', 'I love myself', 300, True)
     """
     # The teaching models' cells; without the teach extra, demo and trace say how to get it.
     cells = None if _extras.missing_teach() else _teach('trace').CELLS
-    parser = _Parser(prog='jaxrnn', description=__doc__.split('\n\n')[0])
-    sub = parser.add_subparsers(dest='command', required=True, parser_class=_Parser)
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(
+        prog='jaxrnn',
+        description=(
+            "Trace and narrate jaxrnn's teaching models, or check jaxrnn against Flax. "
+            '"jaxrnn COMMAND --help" describes each command.'
+        ),
+        epilog=(
+            'demo and trace need the teach extra (pip install "jaxrnn[teach]"); compare '
+            'needs the core only. Exit status: 0 on success, 2 after a one-line error.'
+        ),
+    )
+    sub = parser.add_subparsers(
+        title='commands', dest='command', required=True, parser_class=_Parser, metavar='COMMAND'
+    )
     demo_p = sub.add_parser(
-        'demo', help='train a small LSTM and GRU, trace a sentence, write a report'
+        'demo',
+        formatter_class=raw,
+        help='train a small LSTM and GRU, trace a sentence with both, write a report',
+        description=(
+            'Trains the two teaching models, a word-level LSTM and GRU (embedding 16, hidden\n'
+            '32), on the corpus that ships with jaxrnn, traces SENTENCE with both, prints\n'
+            'each narration and gate table, and writes into the --out folder:\n'
+            '  report.html         everything, in one self-contained file\n'
+            "  lstm.png, gru.png   each model's overview figure\n"
+            '  compare.png         the two side by side\n'
+            '  lstm.npz, gru.npz   the trained weights, for "jaxrnn trace --params"'
+        ),
+        epilog='example: jaxrnn demo --quick --out /tmp/jaxrnn-demo --unit 3',
     )
-    demo_p.add_argument('--out', default='jaxrnn-demo', help='output folder (default jaxrnn-demo)')
-    demo_p.add_argument('--sentence', default=DEFAULT_SENTENCE)
-    demo_p.add_argument('--steps', type=int, default=300, help='training steps per model')
-    demo_p.add_argument('--unit', type=int, default=None, help='also narrate this hidden unit')
-    demo_p.add_argument('--quick', action='store_true', help='60 training steps')
-    trace_p = sub.add_parser('trace', help='narrate and show the gates of one model on a sentence')
-    trace_p.add_argument('sentence')
-    trace_p.add_argument('--cell', choices=cells, default='lstm')
+    demo_p.add_argument(
+        '--out',
+        default='jaxrnn-demo',
+        metavar='FOLDER',
+        help='the folder to write into, created if needed (default: jaxrnn-demo)',
+    )
+    demo_p.add_argument(
+        '--sentence',
+        default=DEFAULT_SENTENCE,
+        help=f'the sentence to trace, in words of the corpus (default: "{DEFAULT_SENTENCE}")',
+    )
+    demo_p.add_argument(
+        '--steps', type=int, default=300, help='training steps per model (default: 300)'
+    )
+    demo_p.add_argument(
+        '--unit', type=int, default=None, help='also narrate this hidden unit (0 to 31)'
+    )
+    demo_p.add_argument('--quick', action='store_true', help='train at most 60 steps per model')
+    trace_p = sub.add_parser(
+        'trace',
+        formatter_class=raw,
+        help='narrate and show the gates of one model reading a sentence',
+        description=(
+            'Runs one teaching model over SENTENCE with trace=True and prints the\n'
+            "narration (every gate's value at every step, with its equation and its\n"
+            'meaning in words, and the word the model expects next), the tokens coloured\n'
+            'by a gate, and a table of every gate at every step.'
+        ),
+        epilog=('example: jaxrnn trace "I love myself" --cell gru --unit 3 --html report.html'),
+    )
     trace_p.add_argument(
-        '--params', default=None, help='weights from jaxrnn demo (default: shipped)'
+        'sentence',
+        metavar='SENTENCE',
+        help="the sentence to read; its words must be in the corpus's vocabulary",
     )
-    trace_p.add_argument('--unit', type=int, default=None, help='also narrate this hidden unit')
     trace_p.add_argument(
-        '--gate', default=None, help='gate that colours the tokens (default f / z)'
+        '--cell', choices=cells, default='lstm', help='lstm or gru (default: lstm)'
     )
-    trace_p.add_argument('--html', default=None, help='write a self-contained HTML report here')
-    trace_p.add_argument('--png', default=None, help='write the overview figure here')
-    compare_p = sub.add_parser('compare', help='check against Flax and time both')
-    compare_p.add_argument('--quick', action='store_true', help='small sizes, few rounds')
+    trace_p.add_argument(
+        '--params',
+        default=None,
+        metavar='FILE',
+        help='weights written by jaxrnn demo (FOLDER/lstm.npz or FOLDER/gru.npz); default: '
+        'the weights that ship with jaxrnn',
+    )
+    trace_p.add_argument(
+        '--unit', type=int, default=None, help='also narrate this hidden unit (0 to 31)'
+    )
+    trace_p.add_argument(
+        '--gate',
+        default=None,
+        help='the trace field that colours the tokens (LSTM i, f, g, o, c, h; GRU r, z, '
+        'n, h); default: f for the LSTM, z for the GRU',
+    )
+    trace_p.add_argument(
+        '--html', default=None, metavar='FILE', help='also write a self-contained HTML report'
+    )
+    trace_p.add_argument(
+        '--png', default=None, metavar='FILE', help='also write the overview figure (PNG)'
+    )
+    compare_p = sub.add_parser(
+        'compare',
+        help="check jaxrnn's Linen LSTM and GRU against Flax's and time both",
+        description=(
+            'Runs jaxrnn.linen.RNN over LSTMCell and GRUCell and flax.linen.RNN over '
+            'OptimizedLSTMCell and GRUCell with the same weights (jaxrnn.convert.to_flax) '
+            'on random float32 inputs [batch, time, features] = [32, 128, 64], hidden 128. '
+            'Prints the parameter and output shapes, the largest difference between the '
+            'outputs, and the forward and forward + backward times (compiled with jax.jit; '
+            "median and minimum of 20 interleaved rounds, the first call's time with "
+            'compilation, and the ratio to Flax).'
+        ),
+    )
+    compare_p.add_argument(
+        '--quick',
+        action='store_true',
+        help='small sizes ([8, 32, 16], hidden 32) and 5 rounds',
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Runs ``jaxrnn`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status.
+    """Runs the ``jaxrnn`` command with ``argv``, as the installed ``jaxrnn`` does.
+
+    Args:
+      argv: the arguments after ``jaxrnn`` (default ``sys.argv[1:]``).
+
+    Returns:
+      The exit status, 0 on success or 2 after a mistake (an unknown word, a params file
+      of the wrong cell or shape, an unwritable output path, a hidden unit or gate that
+      does not exist, a missing extra), reported in one line on standard error.
+
+    Raises:
+      SystemExit: from argparse, for ``--help`` (status 0) and for a malformed command
+        line (status 2, one line on standard error).
 
     Examples:
-      A mistake prints one line on stderr and returns 2:
-
-      >>> import contextlib, io
+      >>> import os
+      >>> import tempfile
       >>> from jaxrnn import cli
-      >>> err = io.StringIO()
-      >>> with contextlib.redirect_stderr(err):
-      ...     status = cli.main(['trace', 'I love zebras'])
-      >>> status, err.getvalue().count('\\n')
-      (2, 1)
+      >>> cli.main(['trace', 'I love jaxrnn'])  # 'jaxrnn' is not in the vocabulary
+      2
+      >>> with tempfile.TemporaryDirectory() as folder:
+      ...     png = os.path.join(folder, 'gru.png')
+      ...     status = cli.main(['trace', 'I love myself', '--cell', 'gru', '--png', png])
+      ...     written = os.path.getsize(png) > 0
+      GRU reads "i love myself" (averaged over 32 units).
+      ...
+      wrote .../gru.png
+      >>> status, written
+      (0, True)
     """
     args = parser().parse_args(argv)
     try:

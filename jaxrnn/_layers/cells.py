@@ -72,7 +72,43 @@ class FusedCellBody:
         return self._kernel_cell().params_type(**values)
 
     def __call__(self, carry, inputs):
-        """One step: ``(carry, x [*batch, in]) -> (carry, y [*batch, hidden])``."""
+        """One time step: ``(carry, x [b, i]) -> (new_carry, y [b, h])``.
+
+        The step of :func:`jaxrnn.kernels.lstm_step` (``gru_step``, ``simple_step``) with
+        the cell's parameters, ``dtype`` and ``precision``: the equations of the cell's
+        class, ``y`` the new ``h``. The new carry has the dtype of ``carry`` (so that the
+        step scans), as with Flax's cells. Flax's ``RNN``, its scans and your own cells
+        call this method.
+
+        Args:
+          carry: ``(c, h)`` for an LSTM cell, ``h`` otherwise; each ``[b, h]``.
+          inputs: ``x [b, i]``.
+
+        Returns:
+          ``(new_carry, y)``, ``y [b, h]``.
+
+        Examples:
+          Linen (``init`` creates the parameters from the carry and the inputs):
+
+          >>> import jax, jax.numpy as jnp
+          >>> import jaxrnn.linen as jl
+          >>> x = jnp.ones((2, 3))                                  # [b, i]
+          >>> cell = jl.LSTMCell(4)
+          >>> carry = cell.initialize_carry(jax.random.key(0), x.shape)
+          >>> variables = cell.init(jax.random.key(1), carry, x)
+          >>> (c, h), y = cell.apply(variables, carry, x)
+          >>> c.shape, h.shape, bool((y == h).all())
+          ((2, 4), (2, 4), True)
+
+          NNX (the constructor creates them):
+
+          >>> from flax import nnx
+          >>> import jaxrnn.nnx as jn
+          >>> cell = jn.GRUCell(3, 4, rngs=nnx.Rngs(0))
+          >>> h, y = cell(cell.initialize_carry(x.shape), x)
+          >>> h.shape, bool((y == h).all())
+          ((2, 4), True)
+        """
         new_carry, y = kernel.step(self, carry, inputs, in_features_of(inputs))
         return keep_carry_dtype(new_carry, carry), y
 
@@ -88,20 +124,54 @@ class FusedCellBody:
         trace: bool = False,
         checkpoint_every: int | str | None = None,
     ):
-        """The whole sequence through the fused kernel (see ``jaxrnn.kernels``).
+        """The whole sequence in one call of the fused kernel, with the parameters of the
+        step.
+
+        :func:`jaxrnn.kernels.lstm` (``gru``, ``simple_rnn``) with the cell's parameters
+        and options: the input projection of every step in one matmul, the recurrence in
+        a ``lax.scan``, a custom backward pass. ``RNN`` makes the same kernel call for a
+        jaxrnn cell. It gives the numbers of calling the cell step by step.
 
         Args:
-          inputs: ``[*batch, t, in]`` or, when ``time_major``, ``[t, *batch, in]``.
-          carry: initial carry (zeros when ``None``).
-          seq_lengths, reverse, time_major, unroll, trace: as in
-            :func:`jaxrnn.kernels.lstm`; with ``reverse`` the outputs stay aligned with
-            the inputs.
-          checkpoint_every: gradient checkpointing every ``k`` steps (``'auto'``:
-            ``ceil(sqrt(t))``), as in :func:`jaxrnn.kernels.lstm`: the backward pass
-            recomputes each chunk's gates from the state kept at its start.
+          inputs: ``[b, t, i]``, or ``[t, b, i]`` when ``time_major``.
+          carry: the initial carry (zeros when ``None``).
+          seq_lengths: optional integer ``[b]`` lengths of right-padded sequences (see
+            :class:`~jaxrnn._layers.options.RNNOptions`).
+          reverse: read each sequence from its last valid step to its first; unlike
+            ``RNN(reverse=True)``, the outputs stay aligned with the inputs.
+          time_major: the layout of the inputs and the outputs.
+          unroll: steps unrolled per loop iteration.
+          trace: also return every gate at every step (see
+            :class:`~jaxrnn._layers.options.RNNOptions`).
+          checkpoint_every: gradient checkpointing (see
+            :class:`~jaxrnn._layers.options.RNNOptions`).
 
         Returns:
-          ``(final_carry, outputs)``, or ``(final_carry, outputs, trace)``.
+          ``(carry, outputs [b, t, h])``, or ``(carry, outputs, trace)`` with ``trace``.
+
+        Examples:
+          The sequence call gives the numbers of the step, called ``t`` times:
+
+          >>> import jax, jax.numpy as jnp
+          >>> from flax import nnx
+          >>> import jaxrnn.nnx as jn
+          >>> xs = jax.random.normal(jax.random.key(0), (2, 5, 3))   # [b, t, i]
+          >>> cell = jn.LSTMCell(3, 4, rngs=nnx.Rngs(0))
+          >>> (c, h), ys = cell.sequence(xs)
+          >>> carry = cell.initialize_carry((2, 3))
+          >>> for t in range(5):
+          ...     carry, y = cell(carry, xs[:, t])
+          >>> ys.shape, bool(jnp.allclose(y, ys[:, -1], atol=1e-6))
+          ((2, 5, 4), True)
+
+          In Linen it is a method for ``apply``:
+
+          >>> import jaxrnn.linen as jl
+          >>> cell = jl.GRUCell(4)
+          >>> variables = cell.init(jax.random.key(1), jnp.zeros((2, 4)), xs[:, 0])
+          >>> h, ys = cell.apply(variables, xs, method='sequence', seq_lengths=jnp.array([5, 2]))
+          >>> bool((h[1] == ys[1, 1]).all()), bool((ys[1, 2:] == 0).all())
+          (True, True)
         """
         layout(inputs, time_major)
         args = kernel.SequenceArgs(
@@ -121,7 +191,13 @@ class FusedCellBody:
 
     @property
     def carry_parts(self) -> int:
-        """The number of arrays in the carry: 2 (``c``, ``h``) for the LSTM, else 1."""
+        """The number of arrays in the carry (2, ``c`` and ``h``, for the LSTM; else 1).
+
+        Examples:
+          >>> import jaxrnn.linen as jl
+          >>> jl.LSTMCell(4).carry_parts, jl.GRUCell(4).carry_parts
+          (2, 1)
+        """
         return len(self._kernel_cell().carry)
 
     @property

@@ -44,33 +44,50 @@ class KernelAttributes(Features):
 
 
 class FusedCell(cells.FusedCellBody, KernelAttributes, nn.RNNCellBase):
-    """Base of the jaxrnn Linen cells: parameters in the fused layout.
+    """Base of the jaxrnn Linen cells: a ``flax.linen.RNNCellBase`` whose parameters
+    are in the fused layout.
 
-    Parameters (one set, shared by the step and the sequence kernel)::
+    The parameters, one set shared by the step and the sequence kernel, with ``G``
+    gates (4 LSTM, 3 GRU, 1 simple) side by side in the cell's gate order::
 
-      input_kernel      [in_features, G * features]
-      recurrent_kernel  [features, G * features]   (recurrent_kernel_init per gate block)
-      bias              [G * features]
-      recurrent_bias    [features]                 (GRU only: b_hn)
+      input_kernel      [i, G*h]
+      recurrent_kernel  [h, G*h]
+      bias              [G*h]
+      recurrent_bias    [h]          GRU only: b_hn
+
+    ``init`` creates them at the first call, sized as ``flax.linen`` cells size theirs:
+    ``i`` from the inputs and ``h`` from the carry's ``h.shape[-1]``; ``features`` is
+    read only by :meth:`initialize_carry` (a carry of another size gets a warning naming
+    both sizes). Inputs or a carry that do not fit existing parameters are a ValueError
+    naming the argument and both sizes.
+
+    ``__call__`` is one step, so a cell also works inside ``flax.linen.RNN``,
+    ``nn.scan`` and your own cells; :meth:`sequence` runs a whole sequence in one
+    kernel call, which is what :class:`RNN` does.
 
     Attributes:
-      features: number of hidden units h.
-      kernel_init, recurrent_kernel_init, bias_init, dtype, param_dtype, precision,
-        backend: see :class:`jaxrnn._layers.options.KernelOptions` (Flax's defaults).
-      carry_init: initializer of the carry (default: zeros).
+      features: the number of hidden units ``h``; give the attributes after it by
+        keyword (their order differs from Flax's).
+      carry_init: initializer of the carry (default: zeros, as Flax).
+
+    The options of :class:`~jaxrnn._layers.options.KernelOptions` (``kernel_init``,
+    ``recurrent_kernel_init``, ``bias_init``, ``dtype``, ``param_dtype``, ``precision``,
+    ``backend``) are attributes too.
 
     Examples:
-      A jaxrnn cell is used as a Flax cell is, one step at a time or inside ``RNN``:
-
       >>> import jax, jax.numpy as jnp
-      >>> import jaxrnn.linen as nn
-      >>> cell = nn.LSTMCell(features=4)
-      >>> x = jnp.ones((2, 3))                                  # one step, [b, i]
+      >>> import jaxrnn.linen as jl
+      >>> x = jnp.ones((2, 3))                                  # [b, i]
+      >>> cell = jl.GRUCell(4)
       >>> carry = cell.initialize_carry(jax.random.key(0), x.shape)
       >>> variables = cell.init(jax.random.key(1), carry, x)
-      >>> (c, h), y = cell.apply(variables, carry, x)
-      >>> c.shape, bool((h == y).all())
-      ((2, 4), True)
+      >>> jax.tree.map(jnp.shape, variables['params'])
+      {'bias': (12,), 'input_kernel': (3, 12), 'recurrent_bias': (4,), 'recurrent_kernel': (4, 12)}
+      >>> cell.apply(variables, carry, jnp.ones((2, 5)))
+      Traceback (most recent call last):
+        ...
+      ValueError: inputs have 5 features but the parameters of this GRUCell ... expect 3.
+      ...
     """
 
     carry_init: Initializer = initializers.zeros_init()
@@ -81,8 +98,29 @@ class FusedCell(cells.FusedCellBody, KernelAttributes, nn.RNNCellBase):
 
     @nn.compact
     def params(self, in_features: int, hidden: int):
-        """Creates (at init) or reads the parameters for inputs of ``in_features`` and a
-        carry of ``hidden`` units; returns the kernel NamedTuple."""
+        """The parameters as the kernel's NamedTuple (:class:`~jaxrnn.kernels.LSTMParams`,
+        :class:`~jaxrnn.kernels.GRUParams` or :class:`~jaxrnn.kernels.SimpleParams`),
+        created at ``init`` or read, for inputs of ``in_features`` and a carry of
+        ``hidden`` units (a ValueError if they do not fit existing parameters).
+
+        Examples:
+          The parameters as the kernels of :mod:`jaxrnn.kernels` take them:
+
+          >>> import jax, jax.numpy as jnp
+          >>> import jaxrnn.linen as jl
+          >>> from jaxrnn import kernels
+          >>> xs = jax.random.normal(jax.random.key(0), (2, 5, 3))   # [b, t, i]
+          >>> cell = jl.LSTMCell(4)
+          >>> carry = cell.initialize_carry(None, (2, 3))
+          >>> variables = cell.init(jax.random.key(1), carry, xs[:, 0])
+          >>> params = cell.apply(variables, 3, 4, method='params')
+          >>> type(params).__name__, params.recurrent_kernel.shape
+          ('LSTMParams', (4, 16))
+          >>> _, ys = kernels.lstm(params, xs)
+          >>> _, ys_cell = cell.apply(variables, xs, method='sequence')
+          >>> bool((ys == ys_cell).all())
+          True
+        """
         if self.has_variable('params', 'recurrent_kernel'):
             name = type(self).__name__
             rows: int = self.get_variable('params', 'input_kernel').shape[0]
@@ -126,39 +164,78 @@ class FusedCell(cells.FusedCellBody, KernelAttributes, nn.RNNCellBase):
 
     @nn.nowrap
     def initialize_carry(self, rng, input_shape: tuple[int, ...]):
-        """A carry for inputs of shape ``[*batch, in]``, in float32 (float64 for float64
-        params): ``(c, h)`` for the LSTM, ``h`` otherwise."""
+        """A carry for step inputs of shape ``[b, i]``, as ``flax.linen`` cells make it.
+
+        Each part is ``carry_init(key, [b, features], dtype)`` with ``dtype``
+        ``promote(param_dtype, float32)`` (float32 for bfloat16 parameters); the LSTM
+        splits ``rng`` into one key per part, as Flax. It needs no bound module.
+
+        Args:
+          rng: a key for ``carry_init`` (``None`` will do for the default zeros).
+          input_shape: the shape of one step's inputs, ``(*b, i)``.
+
+        Returns:
+          ``(c, h)`` for the LSTM, ``h`` otherwise; each ``[b, features]``.
+
+        Examples:
+          >>> import jax, jax.numpy as jnp
+          >>> import jaxrnn.linen as jl
+          >>> c, h = jl.LSTMCell(4).initialize_carry(jax.random.key(0), (2, 3))
+          >>> c.shape, h.shape, float(jnp.abs(h).sum())
+          ((2, 4), (2, 4), 0.0)
+          >>> jl.GRUCell(4, param_dtype=jnp.bfloat16).initialize_carry(None, (2, 3)).dtype
+          dtype('float32')
+        """
         n = self.carry_parts  # keys as flax.linen: the rng itself, or split per part
         keys = [rng] * n if n == 1 or rng is None else list(jax.random.split(rng, n))
         return self._new_carry(self.carry_init, keys, input_shape, self.features)
 
 
 class LSTMCell(cells.LSTMCellBody, FusedCell):
-    r"""LSTM cell, gate order (i, f, g, o), carry ``(c, h)``::
+    r"""LSTM cell, a drop-in for ``flax.linen.LSTMCell`` and ``OptimizedLSTMCell``.
 
-      i = sigmoid(x W_ii + h W_hi + b_i)      f = sigmoid(x W_if + h W_hf + b_f)
-      g = tanh(x W_ig + h W_hg + b_g)         o = sigmoid(x W_io + h W_ho + b_o)
-      c' = f * c + i * g                      h' = o * tanh(c')
+    Gate order (i, f, g, o), carry ``(c, h)``, each ``[b, h]``; with ``W_ih`` the
+    ``input_kernel [i, 4h]``, ``W_hh`` the ``recurrent_kernel [h, 4h]`` and ``b`` the
+    ``bias [4h]``, split into the four gate blocks::
 
-    A drop-in for ``flax.linen.LSTMCell`` / ``OptimizedLSTMCell`` (same equations,
-    initializers and carry), with the gate weights fused.
+      (a_i, a_f, a_g, a_o) = x W_ih + h W_hh + b
+      i = sigmoid(a_i)     f = sigmoid(a_f)     g = tanh(a_g)     o = sigmoid(a_o)
+      c' = f * c + i * g
+      h' = o * tanh(c')                         (the output y)
+
+    The same equations, initializers (not the same random draws) and carry as Flax's two
+    classes, with the gate weights fused (see :class:`FusedCell` for the parameters and
+    the methods).
 
     Attributes:
       forget_bias: added to the forget-gate block of ``bias`` at initialization
-        (1.0 is the advice of Jozefowicz et al. 2015; default 0.0 as in Flax). It is
-        part of the parameters, so it travels with them.
-      gate_fn, activation_fn: Flax's; only ``nn.sigmoid`` and ``nn.tanh`` (the
-        defaults), which the kernel computes; another function is a ValueError.
+        (default 0.0, as Flax; 1.0 is the advice of Jozefowicz et al. 2015). It is part
+        of the parameters, so it travels with them.
+      gate_fn: Flax's; only ``nn.sigmoid`` (the default), which the kernel computes;
+        another function is a ValueError.
+      activation_fn: Flax's; only ``nn.tanh`` (the default), likewise.
 
     Examples:
+      ``flax.linen.RNN(flax.linen.LSTMCell(4))`` after the import swap: the same
+      parameter path, ``cell``, holding the fused parameters:
+
       >>> import jax, jax.numpy as jnp
-      >>> import jaxrnn.linen as nn
-      >>> layer = nn.RNN(nn.LSTMCell(features=4))
-      >>> variables = layer.init(jax.random.key(0), jnp.ones((2, 5, 3)))    # [b, t, i]
-      >>> jax.tree.map(jnp.shape, variables['params'])
-      {'cell': {'bias': (16,), 'input_kernel': (3, 16), 'recurrent_kernel': (4, 16)}}
-      >>> layer.apply(variables, jnp.ones((2, 5, 3))).shape
+      >>> import jaxrnn.linen as jl
+      >>> x = jnp.ones((2, 5, 3))                               # [b, t, i]
+      >>> model = jl.RNN(jl.LSTMCell(4))
+      >>> variables = model.init(jax.random.key(0), x)
+      >>> jax.tree.map(jnp.shape, variables)
+      {'params': {'cell': {'bias': (16,), 'input_kernel': (3, 16), 'recurrent_kernel': (4, 16)}}}
+      >>> model.apply(variables, x).shape
       (2, 5, 4)
+
+      ``forget_bias`` sets the second of the four gate blocks of ``bias``:
+
+      >>> cell = jl.LSTMCell(4, forget_bias=1.0)
+      >>> carry = cell.initialize_carry(None, (2, 3))
+      >>> bias = cell.init(jax.random.key(0), carry, x[:, 0])['params']['bias']
+      >>> bias.reshape(4, 4)[:, 0]                              # gates i, f, g, o
+      Array([0., 1., 0., 0.], dtype=float32)
     """
 
     forget_bias: float = 0.0
@@ -167,47 +244,64 @@ class LSTMCell(cells.LSTMCellBody, FusedCell):
 
 
 class OptimizedLSTMCell(LSTMCell):
-    """:class:`LSTMCell` under the name of ``flax.linen.OptimizedLSTMCell``, so that
-    after the import swap Flax's auto-generated module names (``OptimizedLSTMCell_0``)
-    and so every parameter path stay the same. Both Flax classes compute the same
-    function; jaxrnn runs both on the fused kernel.
+    """:class:`LSTMCell` under the name of ``flax.linen.OptimizedLSTMCell``.
+
+    Both Flax classes compute the same function and jaxrnn runs both on the fused
+    kernel; the second name keeps Flax's auto-generated module names
+    (``OptimizedLSTMCell_0``), and so every parameter path, the same after the import
+    swap.
 
     Examples:
+      A decoder cell written against either module has the same parameter names:
+
       >>> import jax, jax.numpy as jnp
-      >>> import flax.linen
-      >>> import jaxrnn.linen as nn
-      >>> from jaxrnn import convert
-      >>> x = jax.random.normal(jax.random.key(0), (2, 5, 3))
-      >>> flax_layer = flax.linen.RNN(flax.linen.OptimizedLSTMCell(4))
-      >>> flax_vars = flax_layer.init(jax.random.key(1), x)
-      >>> ours = nn.RNN(nn.OptimizedLSTMCell(4)).apply(convert.from_flax(flax_vars), x)
-      >>> bool(jnp.allclose(ours, flax_layer.apply(flax_vars, x), atol=1e-6))
-      True
+      >>> import flax.linen as nn
+      >>> import jaxrnn.linen as jl
+      >>> class Decoder(nn.Module):
+      ...     rnn: object                       # flax.linen or jaxrnn.linen
+      ...     @nn.compact
+      ...     def __call__(self, carry, x):
+      ...         carry, h = self.rnn.OptimizedLSTMCell(4)(carry, x)
+      ...         return carry, nn.Dense(2)(h)
+      >>> carry, x = (jnp.zeros((2, 4)), jnp.zeros((2, 4))), jnp.ones((2, 3))
+      >>> ours = Decoder(jl).init(jax.random.key(0), carry, x)['params']
+      >>> flax_ = Decoder(nn).init(jax.random.key(0), carry, x)['params']
+      >>> sorted(ours), sorted(ours) == sorted(flax_)
+      (['Dense_0', 'OptimizedLSTMCell_0'], True)
     """
 
 
 class GRUCell(cells.GRUCellBody, FusedCell):
-    r"""GRU cell, gate order (r, z, n), carry ``h``::
+    r"""GRU cell, a drop-in for ``flax.linen.GRUCell``.
 
-      r = sigmoid(x W_ir + b_r + h W_hr)      z = sigmoid(x W_iz + b_z + h W_hz)
-      n = tanh(x W_in + b_in + r * (h W_hn + b_hn))        (reset_after=True)
-      n = tanh(x W_in + b_in + (r * h) W_hn + b_hn)        (reset_after=False)
-      h' = (1 - z) * n + z * h
+    Gate order (r, z, n), carry ``h [b, h]``; with ``W_ih`` the ``input_kernel
+    [i, 3h]``, ``W_hh`` the ``recurrent_kernel [h, 3h]``, ``b`` the ``bias [3h]`` (the
+    blocks ``b_r``, ``b_z``, ``b_in``) and ``b_hn`` the ``recurrent_bias [h]``::
 
-    ``reset_after=True`` (default) is the form of cuDNN, PyTorch, Keras and
-    ``flax.linen.GRUCell``; ``False`` is Cho et al. (2014). ``gate_fn`` and
-    ``activation_fn`` as :class:`LSTMCell`.
+      r = sigmoid(x W_ir + h W_hr + b_r)        z = sigmoid(x W_iz + h W_hz + b_z)
+      n = tanh(x W_in + b_in + r * (h W_hn + b_hn))       (reset_after=True)
+      n = tanh(x W_in + b_in + (r * h) W_hn + b_hn)       (reset_after=False)
+      h' = (1 - z) * n + z * h                            (the output y)
+
+    See :class:`FusedCell` for the parameters and the methods.
+
+    Attributes:
+      reset_after: ``True`` (default) for the form of ``flax.linen.GRUCell``, cuDNN,
+        PyTorch and Keras; ``False`` for that of Cho et al. (2014).
+      gate_fn: Flax's; only ``nn.sigmoid`` (the default), as :class:`LSTMCell`.
+      activation_fn: Flax's; only ``nn.tanh`` (the default), as :class:`LSTMCell`.
 
     Examples:
       >>> import jax, jax.numpy as jnp
-      >>> import jaxrnn.linen as nn
-      >>> layer = nn.RNN(nn.GRUCell(features=4), return_carry=True)
-      >>> variables = layer.init(jax.random.key(0), jnp.ones((2, 5, 3)))
-      >>> jax.tree.map(jnp.shape, variables['params']['cell'])
-      {'bias': (12,), 'input_kernel': (3, 12), 'recurrent_bias': (4,), 'recurrent_kernel': (4, 12)}
-      >>> h, y = layer.apply(variables, jnp.ones((2, 5, 3)), seq_lengths=jnp.array([5, 2]))
-      >>> bool((h[1] == y[1, 1]).all()), bool((y[1, 2:] == 0).all())
-      (True, True)
+      >>> import jaxrnn.linen as jl
+      >>> x = jnp.ones((2, 5, 3))                               # [b, t, i]
+      >>> model = jl.RNN(jl.GRUCell(4), return_carry=True)
+      >>> variables = model.init(jax.random.key(0), x)
+      >>> variables['params']['cell']['recurrent_bias'].shape  # b_hn
+      (4,)
+      >>> h, y = model.apply(variables, x)
+      >>> h.shape, y.shape, bool((h == y[:, -1]).all())
+      ((2, 4), (2, 5, 4), True)
     """
 
     reset_after: bool = True
@@ -216,22 +310,32 @@ class GRUCell(cells.GRUCellBody, FusedCell):
 
 
 class SimpleCell(cells.SimpleCellBody, FusedCell):
-    r"""Simple (Elman) cell, carry ``h``: ``h' = tanh(x W_ih + b + h W_hh)``.
+    r"""Simple (Elman) cell, a drop-in for ``flax.linen.SimpleCell``.
+
+    Carry ``h [b, h]``; with ``W_ih`` the ``input_kernel [i, h]``, ``W_hh`` the
+    ``recurrent_kernel [h, h]`` and ``b`` the ``bias [h]``::
+
+      h' = tanh(x W_ih + h W_hh + b)                      (the output y)
+
+    or ``relu`` in place of ``tanh``. See :class:`FusedCell` for the parameters and the
+    methods.
 
     Attributes:
       activation: ``'tanh'`` (default, as ``flax.linen.SimpleCell``) or ``'relu'``.
-      activation_fn: Flax's name for it: ``nn.tanh`` or ``nn.relu`` (``None``: from
-        ``activation``).
+      activation_fn: Flax's way to name it: ``nn.tanh`` or ``nn.relu`` (default
+        ``None``: from ``activation``); if both are given they must agree.
       residual: Flax's pre-activation residual; only ``False`` (``True`` is a
-        ValueError).
+        ValueError: another function).
 
     Examples:
       >>> import jax, jax.numpy as jnp
-      >>> import jaxrnn.linen as nn
-      >>> layer = nn.RNN(nn.SimpleCell(features=4, activation_fn=jax.nn.relu))
-      >>> variables = layer.init(jax.random.key(0), jnp.ones((2, 5, 3)))
-      >>> bool((layer.apply(variables, jnp.ones((2, 5, 3))) >= 0).all())
-      True
+      >>> import flax.linen as nn
+      >>> import jaxrnn.linen as jl
+      >>> x = jax.random.normal(jax.random.key(0), (2, 5, 3))   # [b, t, i]
+      >>> model = jl.RNN(jl.SimpleCell(4, activation_fn=nn.relu))
+      >>> y = model.apply(model.init(jax.random.key(1), x), x)
+      >>> y.shape, bool((y >= 0).all())
+      ((2, 5, 4), True)
     """
 
     activation: str = 'tanh'

@@ -28,48 +28,63 @@ def sow_trace(module: nn.Module, trace) -> None:
 class RNN(rnn.RNNBody, nn.Module):
     """Runs a cell over a sequence; a drop-in for ``flax.linen.RNN``.
 
-    With a jaxrnn cell (``LSTMCell``, ``GRUCell``, ``SimpleCell``) the whole sequence
-    goes through the fused kernel: one input matmul for all steps, the recurrence in a
-    ``lax.scan``, a custom backward pass. Any other ``RNNCellBase`` runs step by step
-    under ``nn.scan``, with the same semantics. The parameters live under ``cell`` as
-    with ``flax.linen.RNN``, so the same variables work with both.
+    With a jaxrnn cell (:class:`LSTMCell`, :class:`OptimizedLSTMCell`,
+    :class:`GRUCell`, :class:`SimpleCell`) the whole sequence goes through the fused
+    kernel in one call (as the cell's :meth:`~FusedCell.sequence`): one input matmul for
+    all steps, the recurrence in a ``lax.scan``, a custom backward pass. Any other
+    ``flax.linen.RNNCellBase`` runs step by step under ``nn.scan``, with the same
+    semantics. The parameters live under ``cell``, as with ``flax.linen.RNN``; the
+    guide "Switching from Flax" converts the parameters of Flax's cells.
 
-    Differences from ``flax.linen.RNN``, both deliberate: with ``seq_lengths``, outputs
-    at padded steps are zero (Flax leaves whatever the cell computed), and a sequence
-    of length 0 returns the initial carry (Flax returns the last step's carry).
+    Inputs ``[b, t, i]`` (``[t, b, i]`` when ``time_major``), outputs ``[b, t, h]``.
+    The call keywords are described once, in
+    :class:`~jaxrnn._layers.options.RNNOptions` (with how ``seq_lengths`` differs from
+    Flax); ``time_major``, ``return_carry``, ``reverse``, ``keep_order`` and
+    ``checkpoint_every`` are also attributes, the defaults of the call keywords of the
+    same names.
 
     Attributes:
-      cell: the cell.
-      time_major: inputs ``[t, *batch, features]`` instead of ``[*batch, t, features]``.
-      return_carry: return ``(carry, outputs)`` instead of ``outputs``.
-      reverse: read each sequence from its last valid step to its first; outputs come
-        in processing order (padding kept at the end) unless ``keep_order``.
-      keep_order: with ``reverse``, put the outputs back in input order.
-      unroll: steps unrolled per loop iteration.
-      checkpoint_every: gradient checkpointing of the fused kernel: ``None`` (default),
-        a chunk size ``k`` or ``'auto'`` (``ceil(sqrt(t))``); the forward pass keeps the
-        state every ``k`` steps only and the backward pass recomputes the rest, chunk by
-        chunk (see :func:`jaxrnn.kernels.lstm`). A call's ``checkpoint_every`` overrides
-        it. jaxrnn cells only (a ValueError for another cell).
-      variable_axes, variable_broadcast, variable_carry, split_rngs: passed to
-        ``nn.scan`` for non-jaxrnn cells, as in Flax. A jaxrnn cell runs no
-        ``nn.scan``: its parameters are broadcast over the steps and it draws no
-        per-step randomness, so ``variable_broadcast`` and ``split_rngs`` change
-        nothing, and ``variable_axes`` or ``variable_carry`` other than the defaults
-        raise a ValueError.
+      cell: the cell, run at every step.
+      unroll: steps unrolled per loop iteration (of the kernel's ``lax.scan``, or of
+        ``nn.scan``).
+      variable_axes: passed to ``nn.scan`` for a cell that is not jaxrnn's, as Flax
+        does. A jaxrnn cell has one set of parameters for all steps: a value other
+        than the default ``{}`` is a ValueError.
+      variable_broadcast: passed to ``nn.scan`` for another cell; changes nothing for
+        a jaxrnn cell.
+      variable_carry: as ``variable_axes`` (only the default ``False`` with a jaxrnn
+        cell).
+      split_rngs: as ``variable_broadcast`` (a jaxrnn cell draws no randomness per
+        step).
 
     Examples:
+      The same variables in jaxrnn's ``RNN`` (one kernel call) and in Flax's (the
+      cell's step under ``nn.scan``):
+
       >>> import jax, jax.numpy as jnp
-      >>> import jaxrnn.linen as nn
-      >>> x = jax.random.normal(jax.random.key(0), (2, 5, 3))   # [b, t, i]
-      >>> layer = nn.RNN(nn.LSTMCell(4), return_carry=True)
-      >>> variables = layer.init(jax.random.key(1), x)
-      >>> (c, h), y = layer.apply(variables, x, seq_lengths=jnp.array([5, 3]))
-      >>> y.shape, bool((y[1, 3:] == 0).all())
+      >>> import flax.linen as nn
+      >>> import jaxrnn.linen as jl
+      >>> x = jax.random.normal(jax.random.key(0), (2, 5, 3))    # [b, t, i]
+      >>> model = jl.RNN(jl.GRUCell(4))
+      >>> variables = model.init(jax.random.key(1), x)
+      >>> y = model.apply(variables, x)
+      >>> y_flax = nn.RNN(jl.GRUCell(4)).apply(variables, x)
+      >>> y.shape, bool(jnp.allclose(y, y_flax, atol=1e-6))
       ((2, 5, 4), True)
-      >>> y, trace = nn.RNN(nn.LSTMCell(4)).apply(variables, x, trace=True)   # every gate
-      >>> trace.f.shape
-      (2, 5, 4)
+
+      Right-padded sequences: zero outputs at padded steps, and the carry of each
+      sequence's last valid step:
+
+      >>> lengths = jnp.array([5, 2])
+      >>> h, y = model.apply(variables, x, seq_lengths=lengths, return_carry=True)
+      >>> bool((y[1, 2:] == 0).all()), bool((h[1] == y[1, 1]).all())
+      (True, True)
+
+      Every gate at every step:
+
+      >>> y, trace = model.apply(variables, x, trace=True)
+      >>> type(trace).__name__, trace.z.shape, bool((trace.h == y).all())
+      ('GRUTrace', (2, 5, 4), True)
     """
 
     cell: nn.RNNCellBase
@@ -85,22 +100,42 @@ class RNN(rnn.RNNBody, nn.Module):
     checkpoint_every: int | str | None = None
 
     def __call__(self, inputs: Array, *, init_key: Any = None, **options: Unpack[RNNOptions]):
-        """Applies the RNN to ``inputs``; the keyword arguments override the attributes.
+        """Runs the cell over ``inputs``; a keyword that is not ``None`` overrides the
+        attribute of the same name.
 
         Args:
-          inputs: ``[*batch, t, features]`` (or time-major).
-          init_key: key for ``cell.initialize_carry`` when no ``initial_carry`` is given
-            (default ``jax.random.key(0)``).
-          **options: ``initial_carry``, ``seq_lengths``, ``return_carry``,
-            ``time_major``, ``reverse``, ``keep_order``, ``trace``,
-            ``checkpoint_every``, as :class:`jaxrnn._layers.options.RNNOptions`. With
-            ``trace`` every gate at every step comes back (jaxrnn cells only): an
-            ``LSTMTrace``/``GRUTrace``/``SimpleTrace`` of ``[*batch, t, h]`` arrays in
-            the order of the outputs, also sown as ``intermediates/trace``.
+          inputs: ``[b, t, i]``, or ``[t, b, i]`` when ``time_major``.
+          init_key: the key of ``cell.initialize_carry`` when no ``initial_carry`` is
+            given (default ``jax.random.key(0)``, as Flax).
+          **options: the keywords of :class:`~jaxrnn._layers.options.RNNOptions`:
+            ``initial_carry``, ``seq_lengths``, ``return_carry``, ``time_major``,
+            ``reverse``, ``keep_order``, ``trace``, ``checkpoint_every``. A trace is
+            also sown in the ``intermediates`` collection, as ``trace``.
 
         Returns:
-          ``outputs`` or, with ``return_carry``, ``(carry, outputs)``; with ``trace``
-          the trace is appended: ``(outputs, trace)`` or ``(carry, outputs, trace)``.
+          ``outputs [b, t, h]``, or ``(carry, outputs)`` with ``return_carry``; with
+          ``trace`` the trace is appended.
+
+        Examples:
+          ``reverse`` reads each sequence from its last valid step; the outputs come in
+          processing order, or in input order with ``keep_order``:
+
+          >>> import jax, jax.numpy as jnp
+          >>> import jaxrnn.linen as jl
+          >>> x = jax.random.normal(jax.random.key(0), (1, 4, 3))    # [b, t, i]
+          >>> lengths = jnp.array([3])                               # one padded step
+          >>> model = jl.RNN(jl.SimpleCell(2), reverse=True)
+          >>> variables = model.init(jax.random.key(1), x)
+          >>> y = model.apply(variables, x, seq_lengths=lengths)
+          >>> y_kept = model.apply(variables, x, seq_lengths=lengths, keep_order=True)
+          >>> bool((y[:, :3] == y_kept[:, 2::-1]).all()), bool((y[:, 3] == 0).all())
+          (True, True)
+
+          The trace, sown:
+
+          >>> (y, trace), state = model.apply(variables, x, trace=True, mutable=['intermediates'])
+          >>> jax.tree.map(jnp.shape, state['intermediates'])
+          {'trace': (SimpleTrace(h=(1, 4, 2)),)}
         """
         return self._apply(inputs, init_key, options)
 
@@ -142,27 +177,41 @@ class RNN(rnn.RNNBody, nn.Module):
 
 
 class Bidirectional(rnn.BidirectionalBody, nn.Module):
-    """Processes the input in both directions and merges the outputs, as
-    ``flax.linen.Bidirectional``. The backward RNN reads each sequence in reverse within
-    its length and its outputs are put back in input order before merging.
+    """Runs a forward and a backward RNN over the inputs and merges their outputs; a
+    drop-in for ``flax.linen.Bidirectional``.
+
+    The backward RNN reads each sequence from its last valid step (``seq_lengths``) to
+    its first and its outputs come back in input order, so the two merge step by step:
+    with the default ``merge_fn``, outputs ``[b, t, h_forward + h_backward]``. The carry
+    is ``(forward_carry, backward_carry)``; the backward one is its state after reading
+    the first step.
+
+    The call keywords are those of :class:`~jaxrnn._layers.options.RNNOptions` but
+    ``reverse`` and ``keep_order``; ``time_major``, ``return_carry`` and
+    ``checkpoint_every`` are also attributes, the defaults of the call keywords of the
+    same names (a ``checkpoint_every`` that is not ``None`` overrides the RNNs' own).
 
     Attributes:
-      forward_rnn, backward_rnn: RNN modules (``jaxrnn.linen.RNN`` or compatible).
-      merge_fn: merges the two outputs (default: concatenate features).
-      time_major, return_carry: as in :class:`RNN`; the carry is
-        ``(forward_carry, backward_carry)``.
-      checkpoint_every: when not ``None``, passed to both RNNs (overriding theirs), as
-        :class:`RNN`'s ``checkpoint_every``; a call's overrides it.
+      forward_rnn: the RNN of the forward direction (:class:`RNN` or Flax's).
+      backward_rnn: the RNN of the backward direction, called with ``reverse=True``
+        and ``keep_order=True``.
+      merge_fn: merges the two outputs, ``merge_fn(forward, backward)`` (default:
+        concatenate along features).
 
     Examples:
       >>> import jax, jax.numpy as jnp
-      >>> import jaxrnn.linen as nn
-      >>> x = jnp.ones((2, 5, 3))
-      >>> layer = nn.Bidirectional(nn.RNN(nn.GRUCell(4)), nn.RNN(nn.GRUCell(4)), return_carry=True)
-      >>> variables = layer.init(jax.random.key(0), x)
-      >>> (h_forward, h_backward), y = layer.apply(variables, x)
-      >>> y.shape, h_backward.shape                             # outputs concatenated
-      ((2, 5, 8), (2, 4))
+      >>> import jaxrnn.linen as jl
+      >>> x = jax.random.normal(jax.random.key(0), (2, 5, 3))    # [b, t, i]
+      >>> model = jl.Bidirectional(jl.RNN(jl.LSTMCell(4)), jl.RNN(jl.LSTMCell(4)))
+      >>> variables = model.init(jax.random.key(1), x)
+      >>> list(variables['params'])
+      ['forward_rnn', 'backward_rnn']
+      >>> (forward, backward), y = model.apply(variables, x, return_carry=True)
+      >>> y.shape
+      (2, 5, 8)
+      >>> c, h = backward                          # its state after reading step 0
+      >>> bool((h == y[:, 0, 4:]).all())
+      True
     """
 
     forward_rnn: Any
@@ -173,10 +222,33 @@ class Bidirectional(rnn.BidirectionalBody, nn.Module):
     checkpoint_every: int | str | None = None
 
     def __call__(self, inputs: Array, *, init_key: Any = None, **options: Unpack[RNNOptions]):
-        """Runs both directions (``init_key`` is split between them); the keywords are
-        those of :class:`RNN`, without ``reverse`` and ``keep_order`` (a ValueError if
-        one is given). With ``trace`` returns ``(..., (forward_trace,
-        backward_trace))``, both in input order."""
+        """Runs both directions and merges their outputs.
+
+        Args:
+          inputs: ``[b, t, i]``, or ``[t, b, i]`` when ``time_major``.
+          init_key: the key of the RNNs' initial carries when no ``initial_carry`` is
+            given, split between the two.
+          **options: the keywords of :class:`~jaxrnn._layers.options.RNNOptions`;
+            ``initial_carry`` is ``(forward_carry, backward_carry)``. ``reverse`` and
+            ``keep_order`` are in the signature for Flax's ``RNNBase`` protocol only: a
+            ValueError if one is given.
+
+        Returns:
+          ``outputs [b, t, ...]`` as ``merge_fn`` makes them, or ``((forward_carry,
+          backward_carry), outputs)`` with ``return_carry``; with ``trace``,
+          ``(forward_trace, backward_trace)`` appended, both in input order.
+
+        Examples:
+          >>> import jax, jax.numpy as jnp
+          >>> import jaxrnn.linen as jl
+          >>> x = jax.random.normal(jax.random.key(0), (2, 5, 3))    # [b, t, i]
+          >>> model = jl.Bidirectional(jl.RNN(jl.GRUCell(4)), jl.RNN(jl.GRUCell(4)),
+          ...                          merge_fn=lambda f, b: f + b)
+          >>> variables = model.init(jax.random.key(1), x)
+          >>> y, (forward, backward) = model.apply(variables, x, trace=True)
+          >>> y.shape, bool(jnp.allclose(y, forward.h + backward.h))
+          ((2, 5, 4), True)
+        """
         return self._apply(inputs, init_key, options)
 
     def _direction_keys(self, key):

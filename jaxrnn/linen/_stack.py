@@ -47,57 +47,66 @@ class StackAttributes(Features):
 
 
 class Stack(stack.StackBody, KernelAttributes, StackAttributes):
-    """Base of ``LSTM``, ``GRU`` and ``SimpleRNN``: ``num_layers`` layers of fused cells.
+    """Base of :class:`LSTM`, :class:`GRU` and :class:`SimpleRNN`: layers of fused
+    cells in the manner of ``torch.nn.LSTM``, optionally bidirectional, with dropout
+    between layers.
 
-    Layer ``k`` reads the outputs of layer ``k - 1`` (the inputs for ``k = 0``); a
-    bidirectional layer concatenates its forward and backward outputs along features, so
-    the output is ``[*batch, t, D * features]`` with ``D = 2`` if ``bidirectional`` else
-    1. The backward direction reads each sequence from its last valid step
-    (``seq_lengths``), as ``torch.nn.LSTM`` on a ``PackedSequence``.
+    Layer ``k`` reads the outputs of layer ``k - 1`` (the inputs for ``k = 0``) and
+    makes one kernel call per direction; a bidirectional layer concatenates its forward
+    and backward outputs along features. With ``h = features`` and ``D = 2`` if
+    ``bidirectional`` else 1 (the NNX stacks hold and return the same):
 
-    Parameters: ``layer_{k}/forward`` and ``layer_{k}/backward``, each a cell's fused
-    parameters (``input_kernel``, ``recurrent_kernel``, ``bias``, and the GRU's
-    ``recurrent_bias``); ``jaxrnn.convert.from_torch`` returns this tree.
+    - Outputs: ``[b, t, D*h]`` (``[t, b, D*h]`` when ``time_major``), zero at padded
+      steps.
+    - Parameters: ``layer_{k}/forward`` and ``layer_{k}/backward``, each one cell's
+      fused parameters (``input_kernel [i, G*h]`` in layer 0 and ``[D*h, G*h]`` above,
+      ``recurrent_kernel [h, G*h]``, ``bias [G*h]``, the GRU's ``recurrent_bias [h]``);
+      :func:`jaxrnn.convert.from_torch` returns this tree.
+    - Carry: ``carry[k][d]`` for layer ``k`` and direction ``d`` (0 forward, 1
+      backward), each the cell's carry: ``(c, h)`` for the LSTM, ``h`` otherwise, each
+      ``[b, h]``. The backward direction reads each sequence from its last valid step
+      (as PyTorch on a ``PackedSequence``), so its final carry is its state after
+      reading the first step (PyTorch's ``h_n``); :func:`jaxrnn.convert.carry_to_torch`
+      stacks the carry as PyTorch's ``(h_n, c_n)``.
+    - Dropout: on the outputs of every layer but the last (PyTorch's rule), with rate
+      ``dropout_rate``. In Linen it draws from the ``'dropout'`` RNG stream and is off
+      when ``deterministic`` (Flax's flag, as attribute or call argument: one of the
+      two, needed only when there is dropout to apply).
 
-    Carry: ``carry[k][d]`` is the carry of layer ``k``, direction ``d`` (0 forward,
-    1 backward): ``(c, h)`` for the LSTM, ``h`` otherwise, each ``[*batch, features]``.
-    The final carry of the backward direction is the state after reading the first step
-    (PyTorch's ``h_n`` convention). ``jaxrnn.convert.carry_to_torch`` stacks it as
-    PyTorch's ``(h_n, c_n)``.
-
-    Dropout: applied to the outputs of every layer except the last (PyTorch's
-    convention), with rate ``dropout_rate``, the ``'dropout'`` RNG stream and
-    Flax's ``deterministic`` (attribute or call argument, exactly one of them). A
-    ``deterministic`` flag is only needed when dropout is active.
+    The call keywords are described in :class:`~jaxrnn._layers.options.StackCallOptions`;
+    ``time_major``, ``return_carry`` and ``checkpoint_every`` are also attributes, the
+    defaults of the call keywords of the same names.
 
     Attributes:
-      features: hidden units per direction.
-      num_layers: number of stacked layers.
-      bidirectional: add a backward direction to every layer.
-      dropout_rate: dropout probability between layers.
-      deterministic: no dropout when True (may be given at call time instead).
-      time_major: inputs ``[t, *batch, in]`` instead of ``[*batch, t, in]``.
-      return_carry: return ``(carry, outputs)``.
-      unroll: steps unrolled per loop iteration in the kernel.
-      checkpoint_every: gradient checkpointing in every layer and direction: ``None``
-        (default), a chunk size ``k`` or ``'auto'`` (see :func:`jaxrnn.kernels.lstm`); a
-        call's ``checkpoint_every`` overrides it.
-      kernel_init, recurrent_kernel_init, bias_init, dtype, param_dtype, precision,
-      backend: passed to every cell (see ``jaxrnn.linen.LSTMCell``).
+      features: the hidden units ``h`` of each direction.
+      num_layers: the number of layers (default 1).
+      bidirectional: add a backward direction to every layer (default ``False``).
+      dropout_rate: the dropout probability between layers, in ``[0, 1)`` (default
+        0.0).
+      deterministic: no dropout when ``True`` (default ``None``: give it at call time).
+      unroll: steps unrolled per loop iteration of the kernel.
+
+    The options of :class:`~jaxrnn._layers.options.KernelOptions` (initializers,
+    ``dtype``, ``param_dtype``, ``precision``, ``backend``) are attributes too, passed to
+    every cell; each kind adds its cell's own option.
 
     Examples:
-      Decoding one step at a time with ``step`` gives the sequence call's numbers:
+      Two bidirectional layers:
 
       >>> import jax, jax.numpy as jnp
-      >>> import jaxrnn.linen as nn
-      >>> model = nn.GRU(features=4, num_layers=2)
-      >>> xs = jax.random.normal(jax.random.key(0), (1, 5, 3))
-      >>> variables = model.init(jax.random.key(1), xs)
-      >>> ys = model.apply(variables, xs)
-      >>> carry = model.initialize_carry(None, (1, 3))
-      >>> for t in range(5):
-      ...     carry, y = model.apply(variables, carry, xs[:, t], method='step')
-      >>> bool(jnp.allclose(y, ys[:, -1], atol=1e-6))
+      >>> import jaxrnn.linen as jl
+      >>> x = jnp.ones((2, 5, 3))                                # [b, t, i]
+      >>> model = jl.LSTM(features=4, num_layers=2, bidirectional=True)
+      >>> variables = model.init(jax.random.key(0), x)
+      >>> jax.tree.map(jnp.shape, variables['params']['layer_1']['backward'])
+      {'bias': (16,), 'input_kernel': (8, 16), 'recurrent_kernel': (4, 16)}
+      >>> carry, y = model.apply(variables, x, return_carry=True)
+      >>> y.shape                                                # [b, t, D*h]
+      (2, 5, 8)
+      >>> len(carry), len(carry[0])                              # [layer][direction]
+      (2, 2)
+      >>> c, h = carry[1][0]                                     # layer 1, forward
+      >>> bool((h == y[:, -1, :4]).all())
       True
     """
 
@@ -136,58 +145,113 @@ class Stack(stack.StackBody, KernelAttributes, StackAttributes):
         deterministic: bool | None = None,
         **options: Unpack[StackCallOptions],
     ):
-        """Runs the stack over ``inputs [*batch, t, in]`` (or time-major).
+        """Runs the stack over a sequence.
 
         Args:
-          inputs: the input sequences.
-          deterministic: disables dropout; see the class docstring.
-          **options: ``initial_carry`` (``carry[layer][direction]``, zeros when
-            ``None``), ``seq_lengths``, ``return_carry``, ``time_major``, ``trace``,
-            ``checkpoint_every``, as :class:`jaxrnn._layers.options.StackCallOptions`. The trace,
-            ``trace[layer][direction]`` (each as ``jaxrnn.linen.RNN``'s trace, in input
-            order), is also sown as ``intermediates/trace``.
+          inputs: ``[b, t, i]``, or ``[t, b, i]`` when ``time_major``.
+          deterministic: no dropout when ``True`` (overrides the attribute; Flax's
+            ``nn.merge_param`` rule: one of the two, needed only when there is dropout
+            to apply). Dropout draws from the ``'dropout'`` RNG stream of ``apply``.
+          **options: the keywords of :class:`~jaxrnn._layers.options.StackCallOptions`:
+            ``initial_carry``, ``seq_lengths``, ``return_carry``, ``time_major``,
+            ``trace``, ``checkpoint_every``. A trace is also sown in the
+            ``intermediates`` collection, as ``trace``.
 
         Returns:
-          ``outputs [*batch, t, D * features]`` or ``(carry, outputs)``, with the trace
-          appended when ``trace``.
+          ``outputs [b, t, D*features]``, or ``(carry, outputs)`` with ``return_carry``;
+          with ``trace`` the trace ``trace[layer][direction]`` is appended.
+
+        Examples:
+          Dropout between the layers, in training only:
+
+          >>> import jax, jax.numpy as jnp
+          >>> import jaxrnn.linen as jl
+          >>> x = jnp.ones((2, 5, 3))                                # [b, t, i]
+          >>> model = jl.GRU(features=4, num_layers=2, dropout_rate=0.5)
+          >>> variables = model.init(jax.random.key(0), x, deterministic=True)
+          >>> y_eval = model.apply(variables, x, deterministic=True)
+          >>> y_train = model.apply(variables, x, deterministic=False,
+          ...                       rngs={'dropout': jax.random.key(1)})
+          >>> y_eval.shape, bool((y_train != y_eval).any())
+          ((2, 5, 4), True)
+
+          Padded sequences and the trace of every layer and direction:
+
+          >>> y, trace = model.apply(variables, x, deterministic=True, trace=True,
+          ...                        seq_lengths=jnp.array([5, 3]))
+          >>> trace[1][0].z.shape, bool((y[1, 3:] == 0).all())
+          ((2, 5, 4), True)
         """
         return self._apply(inputs, self._dropout_fn(deterministic), options)
 
     def step(self, carry, inputs: Array, *, deterministic: bool | None = None):
-        """One time step through every layer, for autoregressive decoding.
+        """One time step through every layer, for decoding one token at a time.
 
-        ``(carry, x [*batch, in]) -> (carry, y [*batch, features])``, with the same
-        parameters and numbers as ``__call__`` on the whole sequence. Unidirectional
-        stacks only. Start from :meth:`initialize_carry`.
+        The same parameters and numbers as the sequence call: stepping through a
+        sequence gives its outputs and final carry. Unidirectional stacks only (a
+        backward direction reads from the end: a ValueError). Start from
+        :meth:`initialize_carry`, or from the carry of a sequence call (a prompt).
+
+        Args:
+          carry: ``carry[layer][0]``, as :meth:`initialize_carry` or a sequence call
+            returns it.
+          inputs: ``x [b, i]``, one step.
+          deterministic: as in ``__call__`` (dropout between layers).
+
+        Returns:
+          ``(new_carry, y [b, features])``.
+
+        Examples:
+          >>> import jax, jax.numpy as jnp
+          >>> import jaxrnn.linen as jl
+          >>> x = jax.random.normal(jax.random.key(0), (2, 5, 3))    # [b, t, i]
+          >>> model = jl.LSTM(features=4, num_layers=2)
+          >>> variables = model.init(jax.random.key(1), x)
+          >>> final, y = model.apply(variables, x, return_carry=True)
+          >>> carry = model.initialize_carry(None, (2, 3))
+          >>> for t in range(5):
+          ...     carry, y_t = model.apply(variables, carry, x[:, t], method='step')
+          >>> bool(jnp.allclose(y_t, y[:, -1], atol=1e-6))
+          True
+          >>> bool(all(jnp.allclose(a, b, atol=1e-6)
+          ...          for a, b in zip(jax.tree.leaves(carry), jax.tree.leaves(final))))
+          True
         """
         return self._step(carry, inputs, self._dropout_fn(deterministic))
 
     @nn.nowrap
     def initialize_carry(self, rng, input_shape: tuple[int, ...]):
-        """Zero carry ``carry[layer][direction]`` for step inputs ``[*batch, in]``."""
+        """The initial carry ``carry[layer][direction]`` for step inputs ``[b, i]``:
+        zeros, each ``[b, features]`` in ``promote(param_dtype, float32)``. It needs no
+        bound module (``rng`` may be ``None``).
+
+        Examples:
+          >>> import jax, jax.numpy as jnp
+          >>> import jaxrnn.linen as jl
+          >>> carry = jl.GRU(features=4, num_layers=3).initialize_carry(None, (2, 3))
+          >>> len(carry), jax.tree.map(jnp.shape, carry[0])
+          (3, ((2, 4),))
+        """
         return self._stack_carry(self._cell().initialize_carry(rng, tuple(input_shape)))
 
     _sow_trace = sow_trace
 
 
 class LSTM(Stack):
-    """Stacked LSTM, a Flax Linen counterpart of ``torch.nn.LSTM`` (see :class:`Stack`).
+    """Stacked LSTM, a Flax Linen counterpart of ``torch.nn.LSTM``: layers of
+    :class:`LSTMCell` (see :class:`Stack` for the layout, carry and dropout).
 
     Attributes:
-      forget_bias: added to every forget-gate bias at initialization (default 0.0).
+      forget_bias: as :class:`LSTMCell`'s, in every cell (default 0.0).
 
     Examples:
       >>> import jax, jax.numpy as jnp
-      >>> import jaxrnn.linen as nn
-      >>> model = nn.LSTM(features=4, num_layers=2, bidirectional=True, dropout_rate=0.1)
-      >>> x = jnp.ones((2, 5, 3))
-      >>> variables = model.init(jax.random.key(0), x, deterministic=True)
-      >>> sorted(variables['params']), sorted(variables['params']['layer_1'])
-      (['layer_0', 'layer_1'], ['backward', 'forward'])
-      >>> carry, y = model.apply(variables, x, return_carry=True, deterministic=False,
-      ...                        rngs={'dropout': jax.random.key(1)})
-      >>> y.shape, carry[1][0][1].shape                         # layer 1, forward, h
-      ((2, 5, 8), (2, 4))
+      >>> import jaxrnn.linen as jl
+      >>> x = jnp.ones((2, 5, 3))                                # [b, t, i]
+      >>> model = jl.LSTM(features=4, num_layers=2, forget_bias=1.0)
+      >>> variables = model.init(jax.random.key(0), x)
+      >>> list(variables['params']), model.apply(variables, x).shape
+      (['layer_0', 'layer_1'], (2, 5, 4))
     """
 
     forget_bias: float = 0.0
@@ -198,19 +262,22 @@ class LSTM(Stack):
 
 
 class GRU(Stack):
-    """Stacked GRU, a Flax Linen counterpart of ``torch.nn.GRU`` (see :class:`Stack`).
+    """Stacked GRU, a Flax Linen counterpart of ``torch.nn.GRU``: layers of
+    :class:`GRUCell` (see :class:`Stack` for the layout, carry and dropout).
 
     Attributes:
-      reset_after: ``True`` (default) for the cuDNN/PyTorch form; ``False`` for Cho et
-        al. (2014).
+      reset_after: as :class:`GRUCell`'s, in every cell (default ``True``, PyTorch's
+        form).
 
     Examples:
       >>> import jax, jax.numpy as jnp
-      >>> import jaxrnn.linen as nn
-      >>> model = nn.GRU(features=4, num_layers=3)
-      >>> variables = model.init(jax.random.key(0), jnp.ones((2, 5, 3)))
-      >>> model.apply(variables, jnp.ones((2, 5, 3))).shape
-      (2, 5, 4)
+      >>> import jaxrnn.linen as jl
+      >>> x = jnp.ones((2, 5, 3))                                # [b, t, i]
+      >>> model = jl.GRU(features=4, bidirectional=True, return_carry=True)
+      >>> variables = model.init(jax.random.key(0), x)
+      >>> carry, y = model.apply(variables, x)
+      >>> y.shape, jax.tree.map(jnp.shape, carry)
+      ((2, 5, 8), (((2, 4), (2, 4)),))
     """
 
     reset_after: bool = True
@@ -221,18 +288,21 @@ class GRU(Stack):
 
 
 class SimpleRNN(Stack):
-    """Stacked simple (Elman) RNN, a counterpart of ``torch.nn.RNN`` (see :class:`Stack`).
+    """Stacked simple (Elman) RNN, a Flax Linen counterpart of ``torch.nn.RNN``: layers
+    of :class:`SimpleCell` (see :class:`Stack` for the layout, carry and dropout).
 
     Attributes:
-      activation: ``'tanh'`` (default) or ``'relu'`` (PyTorch's ``nonlinearity``).
+      activation: ``'tanh'`` (default) or ``'relu'``, in every cell (PyTorch's
+        ``nonlinearity``).
 
     Examples:
       >>> import jax, jax.numpy as jnp
-      >>> import jaxrnn.linen as nn
-      >>> model = nn.SimpleRNN(features=4, bidirectional=True, activation='relu')
-      >>> variables = model.init(jax.random.key(0), jnp.ones((2, 5, 3)))
-      >>> model.apply(variables, jnp.ones((2, 5, 3))).shape
-      (2, 5, 8)
+      >>> import jaxrnn.linen as jl
+      >>> x = jax.random.normal(jax.random.key(0), (2, 5, 3))    # [b, t, i]
+      >>> model = jl.SimpleRNN(features=4, num_layers=2, activation='relu')
+      >>> y = model.apply(model.init(jax.random.key(1), x), x)
+      >>> y.shape, bool((y >= 0).all())
+      ((2, 5, 4), True)
     """
 
     activation: str = 'tanh'

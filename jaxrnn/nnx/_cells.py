@@ -1,5 +1,5 @@
-"""Flax NNX cells over the fused kernels (same layout and math as ``jaxrnn.linen``).
-The behaviour lives in :mod:`jaxrnn._layers.cells`; this module declares the
+"""Flax NNX cells over the fused kernels (the layout and math of ``jaxrnn.linen``'s).
+The behaviour lives in ``jaxrnn._layers.cells``; this module declares the
 constructors and the ``nnx.Param`` attributes."""
 
 from __future__ import annotations
@@ -34,33 +34,43 @@ class NNXCellOptions(CellOptions, total=False):
 
 
 class FusedCell(cells.FusedCellBody, nnx.RNNCellBase):
-    """Base of the jaxrnn NNX cells: ``nnx.Param`` attributes in the fused layout
-    (``input_kernel [in, G*h]``, ``recurrent_kernel [h, G*h]``, ``bias [G*h]``, and
-    ``recurrent_bias [h]`` for the GRU); see ``jaxrnn.linen.FusedCell``.
+    """Base of the jaxrnn NNX cells: a ``flax.nnx.RNNCellBase`` holding the fused
+    parameters of :class:`jaxrnn.linen.FusedCell` as ``nnx.Param`` attributes.
+
+    The attributes ``input_kernel [i, G*h]``, ``recurrent_kernel [h, G*h]``, ``bias
+    [G*h]`` and, for the GRU, ``recurrent_bias [h]`` (``i = in_features``, ``h =
+    hidden_features``) are drawn by the constructor from ``rngs.params``. Inputs or a
+    carry of other sizes are a ValueError naming the constructor argument.
+
+    ``__call__`` is one step, so a cell also works inside ``flax.nnx.RNN``,
+    ``nnx.scan`` and your own cells; :meth:`sequence` runs a whole sequence in one
+    kernel call, which is what :class:`RNN` does.
 
     Args:
-      in_features, hidden_features: sizes.
-      carry_init: initializer of the carry (default: zeros), as ``flax.nnx`` cells; an
-        ``initialize_carry(..., carry_init=...)`` argument takes precedence.
-      rngs: ``nnx.Rngs`` for parameter initialization.
-      kernel_metadata, recurrent_kernel_metadata, bias_metadata: as ``flax.nnx``
-        cells: metadata (a sharding, say) of the ``nnx.Param`` of ``input_kernel``,
-        ``recurrent_kernel``, and ``bias`` (and the GRU's ``recurrent_bias``).
-      **options: ``kernel_init``, ``recurrent_kernel_init`` (per gate block),
-        ``bias_init``, ``dtype``, ``param_dtype``, ``precision``, ``backend``; see
-        :class:`jaxrnn._layers.options.KernelOptions` (Flax's defaults).
+      in_features: the input features ``i``.
+      hidden_features: the hidden units ``h``.
+      carry_init: initializer of the carry (default ``None``: zeros), as ``flax.nnx``
+        cells; a ``carry_init`` given to :meth:`initialize_carry` takes precedence.
+      rngs: the ``nnx.Rngs`` whose ``params`` stream draws the parameters.
+      kernel_metadata: metadata of the ``nnx.Param`` ``input_kernel`` (a sharding,
+        say), as ``flax.nnx`` cells take it.
+      recurrent_kernel_metadata: likewise, of ``recurrent_kernel``.
+      bias_metadata: likewise, of ``bias`` (and of the GRU's ``recurrent_bias``).
+      **options: the options of :class:`~jaxrnn._layers.options.KernelOptions`
+        (initializers, ``dtype``, ``param_dtype``, ``precision``, ``backend``).
 
     Examples:
-      >>> import jax.numpy as jnp
+      >>> import jax, jax.numpy as jnp
       >>> from flax import nnx
       >>> import jaxrnn.nnx as jn
-      >>> cell = jn.LSTMCell(3, 4, rngs=nnx.Rngs(0))            # in_features, hidden_features
-      >>> x = jnp.ones((2, 3))                                  # one step, [b, i]
-      >>> (c, h), y = cell(cell.initialize_carry(x.shape), x)
-      >>> c.shape, bool((h == y).all())
-      ((2, 4), True)
-      >>> cell.recurrent_kernel.value.shape                     # [h, 4h]
-      (4, 16)
+      >>> cell = jn.GRUCell(3, 4, rngs=nnx.Rngs(0))
+      >>> jax.tree.map(jnp.shape, nnx.to_pure_dict(nnx.state(cell, nnx.Param)))
+      {'bias': (12,), 'input_kernel': (3, 12), 'recurrent_bias': (4,), 'recurrent_kernel': (4, 12)}
+      >>> h = cell.initialize_carry((2, 3))
+      >>> cell(h, jnp.ones((2, 5)))
+      Traceback (most recent call last):
+        ...
+      ValueError: inputs have 5 features but this GRUCell was built with in_features=3.
     """
 
     def __init__(
@@ -92,8 +102,27 @@ class FusedCell(cells.FusedCellBody, nnx.RNNCellBase):
             setattr(self, name, nnx.Param(value, **metadata[name]))
 
     def params(self, in_features: int | None = None, hidden: int | None = None):
-        """The parameters as the kernel's NamedTuple, after checking ``in_features`` and
-        ``hidden`` (when given) against the constructor's sizes."""
+        """The parameters as the kernel's NamedTuple (:class:`~jaxrnn.kernels.LSTMParams`,
+        :class:`~jaxrnn.kernels.GRUParams` or :class:`~jaxrnn.kernels.SimpleParams`),
+        after checking ``in_features`` and ``hidden``, when given, against the
+        constructor's sizes (a ValueError if they differ).
+
+        Examples:
+          The parameters as the kernels of :mod:`jaxrnn.kernels` take them:
+
+          >>> import jax, jax.numpy as jnp
+          >>> from flax import nnx
+          >>> import jaxrnn.nnx as jn
+          >>> from jaxrnn import kernels
+          >>> xs = jax.random.normal(jax.random.key(0), (2, 5, 3))   # [b, t, i]
+          >>> cell = jn.LSTMCell(3, 4, rngs=nnx.Rngs(0))
+          >>> params = cell.params()
+          >>> type(params).__name__, params.input_kernel.shape
+          ('LSTMParams', (3, 16))
+          >>> _, ys = kernels.lstm(params, xs)
+          >>> bool((ys == cell.sequence(xs)[1]).all())
+          True
+        """
         name = type(self).__name__
         if in_features is not None and in_features != self.in_features:
             raise ValueError(
@@ -120,9 +149,33 @@ class FusedCell(cells.FusedCellBody, nnx.RNNCellBase):
         rngs: nnx.Rngs | Any = None,
         carry_init: Initializer | None = None,
     ):
-        """A carry for inputs ``[*batch, in]`` in float32 (float64 for float64 params):
-        zeros by default, else ``carry_init`` (this argument, or the constructor's),
-        which needs ``rngs`` (its ``carry`` stream)."""
+        """A carry for step inputs of shape ``[b, i]``, as ``flax.nnx`` cells make it.
+
+        Zeros by default, which need no ``rngs`` (``flax.nnx`` cells need one); else
+        ``carry_init`` (this argument, or the constructor's), one draw per part from the
+        ``carry`` stream of ``rngs``. In ``promote(param_dtype, float32)``.
+
+        Args:
+          input_shape: the shape of one step's inputs, ``(*b, i)``.
+          rngs: an ``nnx.Rngs`` (its ``carry`` stream) or a stream, needed with
+            ``carry_init``.
+          carry_init: initializer of each part, ``carry_init(key, [b, h], dtype)``.
+
+        Returns:
+          ``(c, h)`` for the LSTM, ``h`` otherwise; each ``[b, hidden_features]``.
+
+        Examples:
+          >>> from flax import nnx
+          >>> import jaxrnn.nnx as jn
+          >>> cell = jn.LSTMCell(3, 4, rngs=nnx.Rngs(0))
+          >>> c, h = cell.initialize_carry((2, 3))
+          >>> c.shape, h.dtype, float(abs(h).sum())
+          ((2, 4), dtype('float32'), 0.0)
+          >>> c, h = cell.initialize_carry((2, 3), nnx.Rngs(carry=1),
+          ...                              carry_init=nnx.initializers.normal())
+          >>> bool((h != 0).any())
+          True
+        """
         carry_init = self.carry_init if carry_init is None else carry_init
         n = self.carry_parts
         if carry_init is None:
@@ -136,29 +189,35 @@ class FusedCell(cells.FusedCellBody, nnx.RNNCellBase):
 
 
 class LSTMCell(cells.LSTMCellBody, FusedCell):
-    r"""LSTM cell, gate order (i, f, g, o), carry ``(c, h)``; a drop-in for
-    ``flax.nnx.LSTMCell`` / ``OptimizedLSTMCell``::
+    r"""LSTM cell, a drop-in for ``flax.nnx.LSTMCell`` and ``OptimizedLSTMCell``.
 
-      i, f, o = sigmoid(.), g = tanh(.)  of  x W_ih + h W_hh + b
-      c' = f * c + i * g,   h' = o * tanh(c')
+    The cell of :class:`jaxrnn.linen.LSTMCell` (its equations, gate order (i, f, g, o),
+    carry ``(c, h)`` and fused parameters) as an NNX module; see :class:`FusedCell` for
+    the parameters and the methods.
 
     Args:
-      in_features, hidden_features: sizes.
-      forget_bias: added to the forget-gate bias at initialization (default 0.0).
-      gate_fn, activation_fn: Flax's; only ``nnx.sigmoid`` and ``nnx.tanh`` (the
-        defaults), which the kernel computes; another function is a ValueError.
-      rngs: ``nnx.Rngs`` for parameter initialization.
-      **options: ``carry_init``, the ``*_metadata`` of :class:`FusedCell` and the
-        :class:`~jaxrnn._layers.options.KernelOptions` (initializers, ``dtype``,
-        ``param_dtype``, ``precision``, ``backend``).
+      in_features: the input features ``i``.
+      hidden_features: the hidden units ``h``.
+      forget_bias: as :class:`jaxrnn.linen.LSTMCell`'s (default 0.0).
+      gate_fn: as :class:`jaxrnn.linen.LSTMCell`'s (only the default, ``nnx.sigmoid``).
+      activation_fn: as :class:`jaxrnn.linen.LSTMCell`'s (only the default,
+        ``nnx.tanh``).
+      rngs: the ``nnx.Rngs`` whose ``params`` stream draws the parameters.
+      **options: ``carry_init`` and the ``*_metadata`` of :class:`FusedCell`, and the
+        options of :class:`~jaxrnn._layers.options.KernelOptions`.
 
     Examples:
-      >>> import jax.numpy as jnp
+      ``flax.nnx.RNN(flax.nnx.LSTMCell(3, 4, rngs=...))`` after the import swap:
+
+      >>> import jax, jax.numpy as jnp
       >>> from flax import nnx
       >>> import jaxrnn.nnx as jn
-      >>> layer = jn.RNN(jn.LSTMCell(3, 4, rngs=nnx.Rngs(0)))
-      >>> layer(jnp.ones((2, 5, 3))).shape                      # [b, t, h]
+      >>> x = jnp.ones((2, 5, 3))                               # [b, t, i]
+      >>> model = jn.RNN(jn.LSTMCell(3, 4, rngs=nnx.Rngs(0)))
+      >>> model(x).shape
       (2, 5, 4)
+      >>> model.cell.recurrent_kernel.shape                     # [h, 4h]
+      (4, 16)
     """
 
     def __init__(
@@ -183,38 +242,43 @@ class OptimizedLSTMCell(LSTMCell):
     fused kernel).
 
     Examples:
-      >>> import jax, jax.numpy as jnp
-      >>> import flax.nnx
+      >>> import jax.numpy as jnp
+      >>> from flax import nnx
       >>> import jaxrnn.nnx as jn
-      >>> from jaxrnn import convert
-      >>> x = jax.random.normal(jax.random.key(0), (2, 5, 3))
-      >>> flax_layer = flax.nnx.RNN(flax.nnx.OptimizedLSTMCell(3, 4, rngs=flax.nnx.Rngs(0)))
-      >>> ours = jn.RNN(jn.OptimizedLSTMCell(3, 4, rngs=flax.nnx.Rngs(1)))
-      >>> _ = convert.load(convert.from_flax(flax_layer), ours)  # Flax's weights, fused
-      >>> bool(jnp.allclose(ours(x), flax_layer(x), atol=1e-6))
+      >>> x = jnp.ones((2, 3))
+      >>> a = jn.OptimizedLSTMCell(3, 4, rngs=nnx.Rngs(0))
+      >>> b = jn.LSTMCell(3, 4, rngs=nnx.Rngs(0))
+      >>> carry = a.initialize_carry(x.shape)
+      >>> bool((a(carry, x)[1] == b(carry, x)[1]).all())
       True
     """
 
 
 class GRUCell(cells.GRUCellBody, FusedCell):
-    r"""GRU cell, gate order (r, z, n), carry ``h``::
+    r"""GRU cell, a drop-in for ``flax.nnx.GRUCell``.
 
-      n  = tanh(x W_in + b_in + r * (h W_hn + b_hn))     (reset_after=True, default)
-      h' = (1 - z) * n + z * h
+    The cell of :class:`jaxrnn.linen.GRUCell` (its equations, gate order (r, z, n),
+    carry ``h`` and fused parameters) as an NNX module; see :class:`FusedCell` for the
+    parameters and the methods. Unlike ``flax.nnx.GRUCell`` (google/flax#5594) it keeps
+    ``b_hn`` (``recurrent_bias``), as ``flax.linen.GRUCell``, PyTorch, cuDNN and Keras
+    do, so the same weights give the same numbers in all of them.
 
-    Unlike ``flax.nnx.GRUCell`` (google/flax#5594) it keeps ``b_hn``
-    (``recurrent_bias``), as PyTorch, cuDNN, Keras and ``flax.linen.GRUCell`` do.
-    ``reset_after=False`` gives Cho et al. (2014). Other arguments as :class:`LSTMCell`.
+    Args:
+      in_features: the input features ``i``.
+      hidden_features: the hidden units ``h``.
+      reset_after: as :class:`jaxrnn.linen.GRUCell`'s (default ``True``).
+      gate_fn: as :class:`LSTMCell`'s.
+      activation_fn: as :class:`LSTMCell`'s.
+      rngs: the ``nnx.Rngs`` whose ``params`` stream draws the parameters.
+      **options: as :class:`LSTMCell`'s.
 
     Examples:
-      >>> import jax.numpy as jnp
       >>> from flax import nnx
       >>> import jaxrnn.nnx as jn
-      >>> cell = jn.GRUCell(3, 4, rngs=nnx.Rngs(0))
-      >>> sorted(nnx.state(cell, nnx.Param))                    # keeps b_hn, as Linen and PyTorch
-      ['bias', 'input_kernel', 'recurrent_bias', 'recurrent_kernel']
-      >>> jn.RNN(cell)(jnp.ones((2, 5, 3)), seq_lengths=jnp.array([5, 2]))[1, 2:].sum()
-      Array(0., dtype=float32)
+      >>> jn.GRUCell(3, 4, rngs=nnx.Rngs(0)).recurrent_bias.shape     # b_hn
+      (4,)
+      >>> print(nnx.GRUCell(3, 4, rngs=nnx.Rngs(0)).dense_h.bias)     # flax.nnx: none
+      None
     """
 
     def __init__(
@@ -234,18 +298,30 @@ class GRUCell(cells.GRUCellBody, FusedCell):
 
 
 class SimpleCell(cells.SimpleCellBody, FusedCell):
-    r"""Simple (Elman) cell, carry ``h``: ``h' = tanh(x W_ih + b + h W_hh)``, or relu
-    with ``activation='relu'`` (or Flax's ``activation_fn=nnx.relu``). Flax's
-    ``residual=True`` is a ValueError (another function). Other arguments as
-    :class:`LSTMCell`.
+    r"""Simple (Elman) cell, a drop-in for ``flax.nnx.SimpleCell``.
+
+    The cell of :class:`jaxrnn.linen.SimpleCell` (its equation and parameters) as an
+    NNX module; see :class:`FusedCell` for the parameters and the methods.
+
+    Args:
+      in_features: the input features ``i``.
+      hidden_features: the hidden units ``h``.
+      activation: as :class:`jaxrnn.linen.SimpleCell`'s (default ``'tanh'``).
+      activation_fn: as :class:`jaxrnn.linen.SimpleCell`'s, with ``nnx.tanh`` or
+        ``nnx.relu`` (default ``None``).
+      residual: as :class:`jaxrnn.linen.SimpleCell`'s (only ``False``).
+      rngs: the ``nnx.Rngs`` whose ``params`` stream draws the parameters.
+      **options: as :class:`LSTMCell`'s.
 
     Examples:
-      >>> import jax.numpy as jnp
+      >>> import jax
       >>> from flax import nnx
       >>> import jaxrnn.nnx as jn
-      >>> layer = jn.RNN(jn.SimpleCell(3, 4, rngs=nnx.Rngs(0)))
-      >>> bool((jnp.abs(layer(jnp.ones((2, 5, 3)))) < 1).all())   # tanh
-      True
+      >>> x = jax.random.normal(jax.random.key(0), (2, 5, 3))   # [b, t, i]
+      >>> cell = jn.SimpleCell(3, 4, activation_fn=nnx.relu, rngs=nnx.Rngs(0))
+      >>> h, y = cell.sequence(x)
+      >>> y.shape, bool((y >= 0).all())
+      ((2, 5, 4), True)
     """
 
     def __init__(

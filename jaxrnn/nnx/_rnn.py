@@ -45,35 +45,48 @@ def carry_stream(rngs) -> Any:
 class RNN(rnn.RNNBody, nnx.Module):
     """Runs a cell over a sequence; a drop-in for ``flax.nnx.RNN``.
 
-    A jaxrnn cell runs the fused sequence kernel; any other ``nnx.RNNCellBase`` runs
-    step by step under ``nnx.scan`` with the same semantics (zero outputs at padded
-    steps, the carry of the last valid step, the initial carry for length 0). See
-    ``jaxrnn.linen.RNN`` for the arguments it shares with Linen (``cell``,
-    ``time_major``, ``return_carry``, ``reverse``, ``keep_order``, ``unroll``,
-    ``checkpoint_every``); the others are those of ``flax.nnx.RNN``.
+    :class:`jaxrnn.linen.RNN` as an NNX module: a jaxrnn cell runs the whole sequence
+    in one call of the fused kernel, any other ``nnx.RNNCellBase`` runs step by step
+    under ``nnx.scan``, with the same semantics. Inputs ``[b, t, i]`` (``[t, b, i]`` when
+    ``time_major``), outputs ``[b, t, h]``.
+
+    The call keywords are described in :class:`~jaxrnn._layers.options.RNNOptions`;
+    ``time_major``, ``return_carry``, ``reverse``, ``keep_order`` and
+    ``checkpoint_every`` are also constructor arguments, the defaults of the call
+    keywords of the same names.
 
     Args:
-      state_axes: how ``nnx.scan`` treats the cell's state (default ``{...:
-        nnx.Carry}``); other cells only: with a jaxrnn cell, a value is a ValueError
-        (its parameters are the same at every step).
-      broadcast_rngs: RNG streams broadcast rather than split over the steps (other
-        cells; a jaxrnn cell draws nothing per step).
-      rngs: the ``'carry'`` stream for ``initialize_carry``: ``True`` (default) a
-        stream seeded 0, an ``nnx.Rngs`` (its ``carry`` stream, forked), an
-        ``nnx.RngStream``, or ``False``. A call's ``rngs`` takes precedence.
+      cell: the cell, run at every step.
+      unroll: as :class:`jaxrnn.linen.RNN`'s (default 1).
+      state_axes: as ``flax.nnx.RNN``'s, how ``nnx.scan`` treats the state of a cell
+        that is not jaxrnn's (default ``{...: nnx.Carry}``). A jaxrnn cell has one set
+        of parameters for all steps: a value is a ValueError.
+      broadcast_rngs: as ``flax.nnx.RNN``'s, the RNG streams broadcast rather than
+        split over the steps of another cell (a jaxrnn cell draws nothing per step).
+      rngs: the ``carry`` stream of the cell's ``initialize_carry``: ``True``
+        (default) a stream seeded 0, an ``nnx.Rngs`` (its ``carry`` stream, forked), an
+        ``nnx.RngStream``, or ``False`` (none). A call's ``rngs`` takes precedence.
 
     Examples:
-      >>> import jax.numpy as jnp
+      The same cell object in jaxrnn's ``RNN`` (one kernel call) and in Flax's (the
+      cell's step under ``nnx.scan``):
+
+      >>> import jax, jax.numpy as jnp
       >>> from flax import nnx
       >>> import jaxrnn.nnx as jn
-      >>> layer = jn.RNN(jn.GRUCell(3, 4, rngs=nnx.Rngs(0)), return_carry=True)
-      >>> h, y = layer(jnp.ones((2, 5, 3)), seq_lengths=jnp.array([5, 3]))
-      >>> y.shape, bool((h[1] == y[1, 2]).all())
+      >>> x = jax.random.normal(jax.random.key(0), (2, 5, 3))    # [b, t, i]
+      >>> cell = jn.GRUCell(3, 4, rngs=nnx.Rngs(0))
+      >>> y = jn.RNN(cell)(x)
+      >>> y.shape, bool(jnp.allclose(y, nnx.RNN(cell)(x), atol=1e-6))
       ((2, 5, 4), True)
-      >>> capture = nnx.capture(layer, nnx.Intermediate)
-      >>> (h, y, trace), sown = capture(jnp.ones((2, 5, 3)), trace=True)
-      >>> trace.z.shape
-      (2, 5, 4)
+
+      Right-padded sequences: zero outputs at padded steps, and the carry of each
+      sequence's last valid step:
+
+      >>> model = jn.RNN(jn.LSTMCell(3, 4, rngs=nnx.Rngs(0)), return_carry=True)
+      >>> (c, h), y = model(x, seq_lengths=jnp.array([5, 2]))
+      >>> bool((y[1, 2:] == 0).all()), bool((h[1] == y[1, 1]).all())
+      (True, True)
     """
 
     def __init__(
@@ -102,9 +115,36 @@ class RNN(rnn.RNNBody, nnx.Module):
         self.rngs = carry_stream(rngs)
 
     def __call__(self, inputs: Array, *, rngs: Any = None, **options: Unpack[RNNOptions]):
-        """As ``jaxrnn.linen.RNN.__call__``, with ``rngs`` for ``initialize_carry``
-        instead of ``init_key``. With ``trace`` the trace is appended to the result and,
-        under ``nnx.capture(..., nnx.Intermediate)``, sown as ``trace``."""
+        """Runs the cell over ``inputs``; a keyword that is not ``None`` overrides the
+        constructor's value of the same name.
+
+        Args:
+          inputs: ``[b, t, i]``, or ``[t, b, i]`` when ``time_major``.
+          rngs: the ``carry`` stream of the cell's ``initialize_carry`` when no
+            ``initial_carry`` is given (an ``nnx.Rngs`` or an ``nnx.RngStream``;
+            default: the constructor's).
+          **options: the keywords of :class:`~jaxrnn._layers.options.RNNOptions`:
+            ``initial_carry``, ``seq_lengths``, ``return_carry``, ``time_major``,
+            ``reverse``, ``keep_order``, ``trace``, ``checkpoint_every``. Under
+            ``nnx.capture(..., nnx.Intermediate)`` a trace is also sown, as ``trace``.
+
+        Returns:
+          ``outputs [b, t, h]``, or ``(carry, outputs)`` with ``return_carry``; with
+          ``trace`` the trace is appended.
+
+        Examples:
+          >>> import jax, jax.numpy as jnp
+          >>> from flax import nnx
+          >>> import jaxrnn.nnx as jn
+          >>> x = jax.random.normal(jax.random.key(0), (2, 5, 3))    # [b, t, i]
+          >>> model = jn.RNN(jn.LSTMCell(3, 4, rngs=nnx.Rngs(0)))
+          >>> y, trace = model(x, trace=True)
+          >>> type(trace).__name__, trace.f.shape, bool((trace.h == y).all())
+          ('LSTMTrace', (2, 5, 4), True)
+          >>> (y, trace), captured = nnx.capture(model, nnx.Intermediate)(x, trace=True)
+          >>> list(captured)
+          ['trace']
+        """
         return self._apply(inputs, rngs, options)
 
     def _initialize_carry(self, key, input_shape):
@@ -144,19 +184,36 @@ class RNN(rnn.RNNBody, nnx.Module):
 
 
 class Bidirectional(rnn.BidirectionalBody, nnx.Module):
-    """Both directions, merged; as ``flax.nnx.Bidirectional`` (see
-    ``jaxrnn.linen.Bidirectional``, also for ``checkpoint_every``). ``rngs`` (constructor,
-    as :class:`RNN`, or call) feeds both RNNs' ``initialize_carry``.
+    """Runs a forward and a backward RNN over the inputs and merges their outputs; a
+    drop-in for ``flax.nnx.Bidirectional``.
+
+    :class:`jaxrnn.linen.Bidirectional` as an NNX module: the same directions, merge,
+    carry ``(forward_carry, backward_carry)`` and call keywords (those of
+    :class:`~jaxrnn._layers.options.RNNOptions` but ``reverse`` and ``keep_order``).
+    ``time_major``, ``return_carry`` and ``checkpoint_every`` are also constructor
+    arguments, the defaults of the call keywords of the same names (a
+    ``checkpoint_every`` that is not ``None`` overrides the RNNs' own).
+
+    Args:
+      forward_rnn: as :class:`jaxrnn.linen.Bidirectional`'s (an :class:`RNN` or Flax's).
+      backward_rnn: likewise.
+      merge_fn: likewise (default: concatenate along features).
+      rngs: the ``carry`` stream given to both RNNs' ``initialize_carry``, as
+        :class:`RNN`'s ``rngs``; a call's ``rngs`` takes precedence.
 
     Examples:
-      >>> import jax.numpy as jnp
+      >>> import jax, jax.numpy as jnp
       >>> from flax import nnx
       >>> import jaxrnn.nnx as jn
+      >>> x = jax.random.normal(jax.random.key(0), (2, 5, 3))    # [b, t, i]
       >>> rngs = nnx.Rngs(0)
-      >>> layer = jn.Bidirectional(jn.RNN(jn.LSTMCell(3, 4, rngs=rngs)),
-      ...                          jn.RNN(jn.LSTMCell(3, 4, rngs=rngs)))
-      >>> layer(jnp.ones((2, 5, 3))).shape                      # outputs concatenated
+      >>> model = jn.Bidirectional(jn.RNN(jn.GRUCell(3, 4, rngs=rngs)),
+      ...                          jn.RNN(jn.GRUCell(3, 4, rngs=rngs)))
+      >>> (forward, backward), y = model(x, seq_lengths=jnp.array([5, 3]), return_carry=True)
+      >>> y.shape                                  # [b, t, 2h]
       (2, 5, 8)
+      >>> bool((backward == y[:, 0, 4:]).all())    # its state after reading step 0
+      True
     """
 
     def __init__(
@@ -185,5 +242,21 @@ class Bidirectional(rnn.BidirectionalBody, nnx.Module):
         return {'rngs': rngs}, {'rngs': rngs}
 
     def __call__(self, inputs: Array, *, rngs: Any = None, **options: Unpack[RNNOptions]):
-        """As ``jaxrnn.linen.Bidirectional.__call__``; ``rngs`` goes to both RNNs."""
+        """Runs both directions and merges their outputs, as
+        :meth:`jaxrnn.linen.Bidirectional.__call__` (the same keywords and results),
+        with ``rngs`` in place of ``init_key``: the ``carry`` stream given to both RNNs
+        (default: the constructor's).
+
+        Examples:
+          >>> import jax, jax.numpy as jnp
+          >>> from flax import nnx
+          >>> import jaxrnn.nnx as jn
+          >>> x = jax.random.normal(jax.random.key(0), (2, 5, 3))    # [b, t, i]
+          >>> rngs = nnx.Rngs(0)
+          >>> model = jn.Bidirectional(jn.RNN(jn.SimpleCell(3, 4, rngs=rngs)),
+          ...                          jn.RNN(jn.SimpleCell(3, 4, rngs=rngs)))
+          >>> y, (forward, backward) = model(x, trace=True)
+          >>> bool((forward.h == y[..., :4]).all()), bool((backward.h == y[..., 4:]).all())
+          (True, True)
+        """
         return self._apply(inputs, rngs, options)

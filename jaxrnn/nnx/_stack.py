@@ -47,38 +47,50 @@ class StackOptions(KernelOptions, total=False):
 
 
 class Stack(stack.StackBody, nnx.Module):
-    """Base of ``LSTM``, ``GRU`` and ``SimpleRNN``; see ``jaxrnn.linen.Stack`` for the
-    layout of outputs, parameters (``layer_{k}.forward`` / ``layer_{k}.backward``) and
-    carry (``carry[layer][direction]``).
+    """Base of :class:`LSTM`, :class:`GRU` and :class:`SimpleRNN`: the stacks of
+    :class:`jaxrnn.linen.Stack` as NNX modules.
+
+    The same layers, outputs ``[b, t, D*h]``, parameter tree, carry
+    ``carry[layer][direction]`` and dropout rule as the Linen stacks: the parameters
+    are the cells ``layer_{k}.forward`` and ``layer_{k}.backward`` (each a
+    :class:`FusedCell`), so ``nnx.state(model, nnx.Param)`` has the tree of a Linen
+    stack's ``params``.
 
     Dropout between layers is an ``nnx.Dropout``: active by default, off after
-    ``model.eval()`` or with ``deterministic=True`` at call time; its key comes from the
-    ``rngs`` given at construction (``dropout`` stream) or at call time.
+    ``model.eval()`` (on again after ``model.train()``) or with ``deterministic=True``
+    at call time; its key comes from the ``dropout`` stream of the constructor's
+    ``rngs``, or of a call's.
+
+    The call keywords are described in :class:`~jaxrnn._layers.options.StackCallOptions`;
+    ``time_major``, ``return_carry`` and ``checkpoint_every`` are also constructor
+    arguments, the defaults of the call keywords of the same names.
 
     Args:
       cell_type: the cell class of every layer and direction.
-      in_features: input features of the first layer.
-      hidden_features: hidden units per direction.
-      num_layers, bidirectional: as ``torch.nn.LSTM``.
-      dropout_rate: dropout probability between layers (default 0.0; Flax's name, as
-        ``jaxrnn.linen.LSTM``).
+      in_features: the input features ``i`` of the first layer.
+      hidden_features: the hidden units ``h`` of each direction.
+      num_layers: as :class:`jaxrnn.linen.Stack`'s (default 1).
+      bidirectional: likewise (default ``False``).
+      dropout_rate: likewise (default 0.0).
       dropout: alias of ``dropout_rate`` (PyTorch's name); give one of them.
-      time_major, return_carry, unroll, checkpoint_every: as ``jaxrnn.nnx.RNN``.
-      rngs: ``nnx.Rngs`` for the parameters and the dropout stream.
-      **cell_options: passed to every cell (``cell_type``'s keywords).
+      unroll: as :class:`jaxrnn.linen.Stack`'s (default 1).
+      rngs: the ``nnx.Rngs`` of the parameters and of the dropout.
+      **cell_options: passed to every cell (the keywords of ``cell_type``).
 
     Examples:
+      Two bidirectional layers:
+
       >>> import jax, jax.numpy as jnp
       >>> from flax import nnx
       >>> import jaxrnn.nnx as jn
-      >>> model = jn.LSTM(3, 4, num_layers=2, rngs=nnx.Rngs(0))
-      >>> xs = jax.random.normal(jax.random.key(0), (1, 5, 3))
-      >>> ys = model(xs)
-      >>> carry = model.initialize_carry((1, 3))
-      >>> for t in range(5):
-      ...     carry, y = model.step(carry, xs[:, t])            # one token at a time
-      >>> bool(jnp.allclose(y, ys[:, -1], atol=1e-6))
-      True
+      >>> x = jnp.ones((2, 5, 3))                                # [b, t, i]
+      >>> model = jn.LSTM(3, 4, num_layers=2, bidirectional=True, rngs=nnx.Rngs(0))
+      >>> params = nnx.to_pure_dict(nnx.state(model, nnx.Param))
+      >>> jax.tree.map(jnp.shape, params['layer_1']['backward'])
+      {'bias': (16,), 'input_kernel': (8, 16), 'recurrent_kernel': (4, 16)}
+      >>> carry, y = model(x, return_carry=True)
+      >>> y.shape, len(carry), len(carry[0])                     # [layer][direction]
+      ((2, 5, 8), 2, 2)
     """
 
     def __init__(
@@ -120,6 +132,18 @@ class Stack(stack.StackBody, nnx.Module):
 
     @property
     def layers(self) -> list[_Layer]:
+        """The layers ``layer_0``, ``layer_1``, ...; each holds its cells as ``forward``
+        and ``backward`` (``None`` when unidirectional).
+
+        Examples:
+          >>> from flax import nnx
+          >>> import jaxrnn.nnx as jn
+          >>> model = jn.GRU(3, 4, num_layers=2, rngs=nnx.Rngs(0))
+          >>> [type(layer.forward).__name__ for layer in model.layers]
+          ['GRUCell', 'GRUCell']
+          >>> model.layers[1].forward.in_features, model.layers[1].backward
+          (4, None)
+        """
         return [getattr(self, f'layer_{k}') for k in range(self.num_layers)]
 
     def _layer_modules(self):
@@ -138,38 +162,103 @@ class Stack(stack.StackBody, nnx.Module):
         rngs: Any = None,
         **options: Unpack[StackCallOptions],
     ):
-        """Runs the stack; returns ``outputs [*batch, t, D * hidden]`` or
-        ``(carry, outputs)``, with ``trace[layer][direction]`` appended when ``trace``.
-        See ``jaxrnn.linen.Stack.__call__``; ``rngs`` feeds the dropout."""
+        """Runs the stack over a sequence.
+
+        Args:
+          inputs: ``[b, t, i]``, or ``[t, b, i]`` when ``time_major``.
+          deterministic: no dropout when ``True``, dropout when ``False``; ``None``
+            (default) follows ``model.train()`` / ``model.eval()``.
+          rngs: an ``nnx.Rngs`` whose ``dropout`` stream draws the dropout mask
+            (default: the constructor's).
+          **options: the keywords of :class:`~jaxrnn._layers.options.StackCallOptions`:
+            ``initial_carry``, ``seq_lengths``, ``return_carry``, ``time_major``,
+            ``trace``, ``checkpoint_every``. Under ``nnx.capture(...,
+            nnx.Intermediate)`` a trace is also sown, as ``trace``.
+
+        Returns:
+          ``outputs [b, t, D*hidden_features]``, or ``(carry, outputs)`` with
+          ``return_carry``; with ``trace`` the trace ``trace[layer][direction]`` is
+          appended.
+
+        Examples:
+          Dropout in training, none after ``model.eval()``:
+
+          >>> import jax.numpy as jnp
+          >>> from flax import nnx
+          >>> import jaxrnn.nnx as jn
+          >>> x = jnp.ones((2, 5, 3))                                # [b, t, i]
+          >>> model = jn.GRU(3, 4, num_layers=2, dropout_rate=0.5, rngs=nnx.Rngs(0))
+          >>> bool((model(x) != model(x)).any())                     # a new mask each call
+          True
+          >>> model.eval()
+          >>> bool((model(x) == model(x)).all())
+          True
+          >>> y, trace = model(x, trace=True, seq_lengths=jnp.array([5, 3]))
+          >>> trace[1][0].z.shape, bool((y[1, 3:] == 0).all())
+          ((2, 5, 4), True)
+        """
         return self._apply(inputs, self._dropout_fn(deterministic, rngs), options)
 
     def step(self, carry, inputs: Array, *, deterministic: bool | None = None, rngs=None):
-        """One time step through every layer (unidirectional stacks), for decoding;
-        see ``jaxrnn.linen.Stack.step``."""
+        """One time step through every layer, for decoding one token at a time, as
+        :meth:`jaxrnn.linen.Stack.step` (the same numbers as the sequence call;
+        unidirectional stacks only). ``deterministic`` and ``rngs`` as in
+        ``__call__``.
+
+        Examples:
+          >>> import jax, jax.numpy as jnp
+          >>> from flax import nnx
+          >>> import jaxrnn.nnx as jn
+          >>> x = jax.random.normal(jax.random.key(0), (2, 5, 3))    # [b, t, i]
+          >>> model = jn.LSTM(3, 4, num_layers=2, rngs=nnx.Rngs(0))
+          >>> final, y = model(x, return_carry=True)
+          >>> carry = model.initialize_carry((2, 3))
+          >>> for t in range(5):
+          ...     carry, y_t = model.step(carry, x[:, t])
+          >>> bool(jnp.allclose(y_t, y[:, -1], atol=1e-6))
+          True
+          >>> bool(all(jnp.allclose(a, b, atol=1e-6)
+          ...          for a, b in zip(jax.tree.leaves(carry), jax.tree.leaves(final))))
+          True
+        """
         return self._step(carry, inputs, self._dropout_fn(deterministic, rngs))
 
     def initialize_carry(self, input_shape: tuple[int, ...]):
-        """Zero carry ``carry[layer][direction]`` for step inputs ``[*batch, in]``."""
+        """The initial carry ``carry[layer][direction]`` for step inputs ``[b, i]``:
+        zeros, each ``[b, hidden_features]`` in ``promote(param_dtype, float32)``.
+
+        Examples:
+          >>> import jax, jax.numpy as jnp
+          >>> from flax import nnx
+          >>> import jaxrnn.nnx as jn
+          >>> model = jn.LSTM(3, 4, bidirectional=True, rngs=nnx.Rngs(0))
+          >>> jax.tree.map(jnp.shape, model.initialize_carry((2, 3)))
+          ((((2, 4), (2, 4)), ((2, 4), (2, 4))),)
+        """
         return self._stack_carry(self.layers[0].forward.initialize_carry(tuple(input_shape)))
 
     _sow_trace = sow_trace
 
 
 class LSTM(Stack):
-    """Stacked LSTM, a Flax NNX counterpart of ``torch.nn.LSTM`` (see :class:`Stack`);
-    ``forget_bias`` as in ``jaxrnn.nnx.LSTMCell``.
+    """Stacked LSTM, a Flax NNX counterpart of ``torch.nn.LSTM``: layers of
+    :class:`LSTMCell` (see :class:`Stack`).
+
+    Args:
+      in_features: the input features ``i`` of the first layer.
+      hidden_features: the hidden units ``h`` of each direction.
+      forget_bias: as :class:`jaxrnn.linen.LSTMCell`'s, in every cell (default 0.0).
+      **options: the keywords of :class:`Stack` (``num_layers``, ``bidirectional``,
+        ``dropout_rate``, ``rngs``, ...) and the options of
+        :class:`~jaxrnn._layers.options.KernelOptions`.
 
     Examples:
       >>> import jax.numpy as jnp
       >>> from flax import nnx
       >>> import jaxrnn.nnx as jn
-      >>> model = jn.LSTM(3, 4, num_layers=2, bidirectional=True, dropout=0.2, rngs=nnx.Rngs(0))
-      >>> x = jnp.ones((2, 5, 3))
-      >>> model(x).shape                                        # dropout active
-      (2, 5, 8)
-      >>> model.eval()
-      >>> bool((model(x) == model(x)).all())                    # no dropout after eval()
-      True
+      >>> model = jn.LSTM(3, 4, num_layers=2, dropout=0.1, rngs=nnx.Rngs(0))
+      >>> model(jnp.ones((2, 5, 3)), deterministic=True).shape
+      (2, 5, 4)
     """
 
     def __init__(
@@ -185,16 +274,24 @@ class LSTM(Stack):
 
 
 class GRU(Stack):
-    """Stacked GRU, a counterpart of ``torch.nn.GRU``; ``reset_after`` as in
-    ``jaxrnn.nnx.GRUCell``.
+    """Stacked GRU, a Flax NNX counterpart of ``torch.nn.GRU``: layers of
+    :class:`GRUCell` (see :class:`Stack`).
+
+    Args:
+      in_features: the input features ``i`` of the first layer.
+      hidden_features: the hidden units ``h`` of each direction.
+      reset_after: as :class:`jaxrnn.linen.GRUCell`'s, in every cell (default
+        ``True``).
+      **options: as :class:`LSTM`'s.
 
     Examples:
-      >>> import jax.numpy as jnp
+      >>> import jax, jax.numpy as jnp
       >>> from flax import nnx
       >>> import jaxrnn.nnx as jn
-      >>> model = jn.GRU(3, 4, num_layers=2, rngs=nnx.Rngs(0))
-      >>> sorted(nnx.state(model, nnx.Param)['layer_1']['forward'])
-      ['bias', 'input_kernel', 'recurrent_bias', 'recurrent_kernel']
+      >>> model = jn.GRU(3, 4, bidirectional=True, rngs=nnx.Rngs(0))
+      >>> carry, y = model(jnp.ones((2, 5, 3)), return_carry=True)
+      >>> y.shape, jax.tree.map(jnp.shape, carry)
+      ((2, 5, 8), (((2, 4), (2, 4)),))
     """
 
     def __init__(
@@ -210,16 +307,25 @@ class GRU(Stack):
 
 
 class SimpleRNN(Stack):
-    """Stacked simple RNN, a counterpart of ``torch.nn.RNN``; ``activation`` ('tanh'
-    or 'relu') as in ``jaxrnn.nnx.SimpleCell``.
+    """Stacked simple (Elman) RNN, a Flax NNX counterpart of ``torch.nn.RNN``: layers
+    of :class:`SimpleCell` (see :class:`Stack`).
+
+    Args:
+      in_features: the input features ``i`` of the first layer.
+      hidden_features: the hidden units ``h`` of each direction.
+      activation: ``'tanh'`` (default) or ``'relu'``, in every cell (PyTorch's
+        ``nonlinearity``).
+      **options: as :class:`LSTM`'s.
 
     Examples:
-      >>> import jax.numpy as jnp
+      >>> import jax
       >>> from flax import nnx
       >>> import jaxrnn.nnx as jn
-      >>> model = jn.SimpleRNN(3, 4, activation='relu', rngs=nnx.Rngs(0))
-      >>> bool((model(jnp.ones((2, 5, 3))) >= 0).all())
-      True
+      >>> x = jax.random.normal(jax.random.key(0), (2, 5, 3))    # [b, t, i]
+      >>> model = jn.SimpleRNN(3, 4, num_layers=2, activation='relu', rngs=nnx.Rngs(0))
+      >>> y = model(x)
+      >>> y.shape, bool((y >= 0).all())
+      ((2, 5, 4), True)
     """
 
     def __init__(

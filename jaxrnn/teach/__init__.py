@@ -1,35 +1,53 @@
-"""Teaching views over a trace: see every gate of every step, explained.
+"""Teaching views over a trace: every gate of every step, shown and explained.
 
-* :func:`narrate`: the class role-play (one role per gate, announcing at every step)
-  with the real numbers of a trace.
-* Figures (matplotlib): :func:`gate_heatmaps`, :func:`highway`, :func:`saturation`,
+Any jaxrnn LSTM or GRU layer or kernel called with ``trace=True`` returns its trace
+(an ``LSTMTrace`` with fields ``i, f, g, o, c, h`` or a ``GRUTrace`` with ``r, z, n, h``,
+each ``[b, t, h]``); these views read it, with the ``t`` tokens the layer read:
+
+* :func:`narrate`: the class role-play (one role per gate, each announcing its value
+  at every step), with the trace's numbers; a :class:`Narration`.
+* Figures (matplotlib :class:`~matplotlib.figure.Figure`): :func:`gate_heatmaps`,
+  :func:`highway`, :func:`saturation` (and its numbers, :func:`saturation_fractions`),
   :func:`compare`, :func:`overview`.
 * Terminal (rich): :func:`coloured_tokens`, :func:`step_table`, :func:`show`.
-* :func:`write_report`: one self-contained HTML file with all of it.
-* The teaching models: :func:`train`, :func:`shipped`, :func:`load` (a word-level
-  language model over one jaxrnn LSTM or GRU layer, trained on a corpus that ships with
-  jaxrnn).
+* HTML: :func:`write_report` (and :func:`report_html`), one self-contained file with
+  the narration, the coloured tokens and the figures.
+* The teaching models: :func:`shipped`, :func:`train`, :func:`load` give a
+  :class:`Trained` word-level language model (a :class:`LanguageModel`: embedding, one
+  jaxrnn LSTM or GRU layer, next-word readout) over the :func:`corpus` that ships with
+  jaxrnn, split into words by :func:`tokenize`; user mistakes raise :class:`TeachError`.
 
-Get a trace from any jaxrnn layer with ``trace=True``::
-
-  y, trace = jaxrnn.linen.RNN(jaxrnn.linen.LSTMCell(32)).apply(variables, x, trace=True)
-  print(jaxrnn.teach.narrate(trace, tokens))
+Needs the ``teach`` extra (``pip install "jaxrnn[teach]"``: matplotlib, rich, optax);
+without it, importing this module raises an ``ImportError`` that names the extra.
 
 Examples:
-  The shipped teaching models, one per cell of :data:`CELLS`:
+  A trace of any layer, here an untrained LSTM over random inputs (its tokens made up):
 
+  >>> import jax
+  >>> import jaxrnn
   >>> from jaxrnn import teach
-  >>> teach.CELLS
-  ('lstm', 'gru')
-  >>> tokens, trace, next_words = teach.shipped('lstm').trace('I love myself')
-  >>> tokens, type(trace).__name__
-  (['i', 'love', 'myself'], 'LSTMTrace')
+  >>> layer = jaxrnn.linen.RNN(jaxrnn.linen.LSTMCell(4))
+  >>> x = jax.random.normal(jax.random.key(0), (2, 5, 3))
+  >>> variables = layer.init(jax.random.key(1), x)
+  >>> y, trace = layer.apply(variables, x, trace=True)
+  >>> narration = teach.narrate(trace, ['the', 'cat', 'sat', 'down', '.'], batch=1)
+  >>> print(narration.text().splitlines()[0])
+  LSTM reads "the cat sat down ." (averaged over 4 units).
+  >>> type(teach.gate_heatmaps(trace, ['the', 'cat', 'sat', 'down', '.'])).__name__
+  'Figure'
+
+  A teaching model that ships with jaxrnn reading a sentence of its vocabulary:
+
+  >>> tokens, trace, next_words = teach.shipped('gru').trace('I love myself')
+  >>> tokens, len(next_words)
+  (['i', 'love', 'myself'], 3)
 """
 
 from jaxrnn import _extras
 
 _extras.require_teach()  # one clear ImportError naming the extra, before a view imports matplotlib
 
+from jaxrnn.teach import _model
 from jaxrnn.teach._figures import compare as compare
 from jaxrnn.teach._figures import gate_heatmaps as gate_heatmaps
 from jaxrnn.teach._figures import highway as highway
@@ -38,7 +56,6 @@ from jaxrnn.teach._figures import saturation as saturation
 from jaxrnn.teach._figures import saturation_fractions as saturation_fractions
 from jaxrnn.teach._html import report_html as report_html
 from jaxrnn.teach._html import write_report as write_report
-from jaxrnn.teach._model import CELLS as CELLS
 from jaxrnn.teach._model import LanguageModel as LanguageModel
 from jaxrnn.teach._model import TeachError as TeachError
 from jaxrnn.teach._model import Trained as Trained
@@ -52,3 +69,10 @@ from jaxrnn.teach._narrate import narrate as narrate
 from jaxrnn.teach._terminal import coloured_tokens as coloured_tokens
 from jaxrnn.teach._terminal import show as show
 from jaxrnn.teach._terminal import step_table as step_table
+
+CELLS: tuple[str, ...] = _model.CELLS
+"""The cells of the teaching models, ``('lstm', 'gru')``.
+
+The values of the ``cell`` argument of :func:`train` and :func:`shipped` and of
+:class:`LanguageModel`, and the ``--cell`` choices of ``jaxrnn trace``.
+"""

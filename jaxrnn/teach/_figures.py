@@ -1,5 +1,8 @@
 """Figures over a trace (matplotlib, object-oriented API: no global pyplot state).
 
+Each function returns a :class:`matplotlib.figure.Figure` made without pyplot: nothing
+to close, no backend to choose; save it with ``fig.savefig(path)``.
+
 * :func:`gate_heatmaps`: every gate as a units x time heatmap, tokens on the time axis.
 * :func:`highway`: per step, how much of the new memory was carried from the old one
   and how much was written (the cell-state highway).
@@ -57,16 +60,32 @@ def _gate_panels(fig: Figure, axes, one: _values.Row, tokens) -> None:
 
 def gate_heatmaps(trace, tokens, *, batch: int = 0, title: str | None = None) -> Figure:
     """One heatmap per gate: hidden units (rows) x steps (columns, labelled with the
-    tokens); sigmoid gates on [0, 1], tanh candidates on [-1, 1].
+    tokens), each with its colour bar.
+
+    The gates in the views' order: the gate that keeps the old state first, the
+    candidate last (LSTM ``f, i, o, g``; GRU ``z, r, n``). Sigmoid gates are drawn on
+    ``[0, 1]``, the tanh candidates (``g``, ``n``) on ``[-1, 1]``.
+
+    Args:
+      trace: an ``LSTMTrace`` or ``GRUTrace`` (fields ``[t, h]`` or ``[b, t, h]``).
+      tokens: the ``t`` tokens, the labels of the time axis.
+      batch: which sequence of a batched trace.
+      title: the figure's title (default: the cell and what is shown).
+
+    Returns:
+      A :class:`~matplotlib.figure.Figure` with one heatmap and one colour bar per gate.
+
+    Raises:
+      TypeError: ``trace`` is not an ``LSTMTrace`` or ``GRUTrace``.
 
     Examples:
-      >>> import matplotlib.pyplot as plt
       >>> from jaxrnn import teach
-      >>> tokens, trace, _ = teach.shipped('lstm').trace('i love myself')
+      >>> tokens, trace, _ = teach.shipped('lstm').trace('I love myself')
       >>> fig = teach.gate_heatmaps(trace, tokens)
-      >>> [ax.get_title() for ax in fig.axes][:4]
+      >>> type(fig).__name__, len(fig.axes)  # 4 gates, 4 colour bars
+      ('Figure', 8)
+      >>> [ax.get_title() for ax in fig.axes[:4]]
       ['forget gate f (share of c kept)', 'input gate i', 'output gate o', 'candidate g']
-      >>> plt.close(fig)
     """
     kind = _values.kind_of(trace)
     gates = kind.gates
@@ -77,17 +96,43 @@ def gate_heatmaps(trace, tokens, *, batch: int = 0, title: str | None = None) ->
 
 
 def highway(trace, tokens, *, batch: int = 0, initial=None, ax=None) -> Figure:
-    """The memory highway: per step, the mean magnitude of the part of the new memory
-    carried from the old one and of the part written, and of the memory itself.
+    """The memory highway: per step, how much of the new memory was carried from the
+    old one and how much was written.
+
+    The state update split in two parts, ``state = kept + written``::
+
+      LSTM   c_t = f * c_(t-1) + i * g          kept = f * c_(t-1), written = i * g
+      GRU    h_t = z * h_(t-1) + (1 - z) * n    kept = z * h_(t-1), written = (1 - z) * n
+
+    Per step, stacked bars show the mean over units of ``|kept|`` and of ``|written|``,
+    and a line the mean of ``|state|``. The parts can have opposite signs, so the line
+    can sit below the top of the bar.
+
+    Args:
+      trace: an ``LSTMTrace`` or ``GRUTrace`` (fields ``[t, h]`` or ``[b, t, h]``).
+      tokens: the ``t`` tokens, the labels of the time axis.
+      batch: which sequence of a batched trace.
+      initial: that sequence's initial carry (LSTM ``(c, h)``, GRU ``h``, each ``[h]``),
+        the old state of step 1; zeros by default.
+      ax: draw into these axes instead of a new figure.
+
+    Returns:
+      The new :class:`~matplotlib.figure.Figure` (one axes), or the figure of ``ax``.
+
+    Raises:
+      TypeError: ``trace`` is not an ``LSTMTrace`` or ``GRUTrace``.
 
     Examples:
-      >>> import matplotlib.pyplot as plt
+      >>> from matplotlib.figure import Figure
       >>> from jaxrnn import teach
-      >>> tokens, trace, _ = teach.shipped('lstm').trace('i love myself')
+      >>> tokens, trace, _ = teach.shipped('gru').trace('I love myself')
       >>> fig = teach.highway(trace, tokens)
-      >>> type(fig).__name__
-      'Figure'
-      >>> plt.close(fig)
+      >>> type(fig).__name__, fig.axes[0].get_title()
+      ('Figure', 'GRU memory highway: carried vs written')
+      >>> mine = Figure()
+      >>> left, right = mine.subplots(1, 2)
+      >>> teach.highway(trace, tokens, ax=right) is mine
+      True
     """
     kind = _values.kind_of(trace)
     one = _values.row(trace, batch, initial=initial, kind=kind)
@@ -112,19 +157,39 @@ def highway(trace, tokens, *, batch: int = 0, initial=None, ax=None) -> Figure:
 
 
 def saturation_fractions(trace, *, batch: int | None = None, lengths=None) -> dict:
-    """Per gate, ``(left, right)``: each unit's share of valid steps below 0.1 and above
-    0.9 (over every sequence of the batch unless ``batch`` is given). ``[h]`` each.
+    """The numbers of :func:`saturation`: per sigmoid gate and unit, the share of steps
+    the gate is nearly closed and nearly open.
+
+    For gate ``a`` and unit ``u``, over the valid steps ``s`` of the sequences read::
+
+      left[u]  = mean over s of (a[s, u] < 0.1)     (left-saturated: nearly closed)
+      right[u] = mean over s of (a[s, u] > 0.9)     (right-saturated: nearly open)
+
+    The tanh candidates (``g``, ``n``) are left out.
+
+    Args:
+      trace: an ``LSTMTrace`` or ``GRUTrace`` (fields ``[t, h]`` or ``[b, t, h]``).
+      batch: only this sequence; by default every sequence of the batch.
+      lengths: the valid steps of each sequence of the whole batch (``[b]``); all ``t``
+        by default.
+
+    Returns:
+      ``{gate: (left, right)}``, each ``[h]`` float64, for the gates in the views' order
+      (LSTM ``f, i, o``; GRU ``z, r``).
+
+    Raises:
+      TypeError: ``trace`` is not an ``LSTMTrace`` or ``GRUTrace``.
 
     Examples:
-      >>> import matplotlib.pyplot as plt
+      >>> import numpy as np
       >>> from jaxrnn import teach
-      >>> tokens, trace, _ = teach.shipped('lstm').trace('i love myself')
+      >>> tokens, trace, _ = teach.shipped('lstm').trace('I love myself')
       >>> fractions = teach.saturation_fractions(trace)
-      >>> sorted(fractions)
-      ['f', 'i', 'o']
-      >>> left, right = fractions['f']                      # shares below 0.1, above 0.9
-      >>> left.shape, bool(((left >= 0) & (left + right <= 1)).all())   # one per unit
-      ((32,), True)
+      >>> {gate: (left.shape, right.shape) for gate, (left, right) in fractions.items()}
+      {'f': ((32,), (32,)), 'i': ((32,), (32,)), 'o': ((32,), (32,))}
+      >>> left, right = fractions['f']
+      >>> bool(np.all((left >= 0) & (right >= 0) & (left + right <= 1)))
+      True
     """
     kind = _values.kind_of(trace)
     sequences = _values.rows(trace, batch=batch, lengths=lengths)
@@ -138,17 +203,31 @@ def saturation_fractions(trace, *, batch: int | None = None, lengths=None) -> di
 
 
 def saturation(trace, *, batch: int | None = None, lengths=None) -> Figure:
-    """Gate saturation per unit: x = share of steps below 0.1 (left-saturated), y =
-    share above 0.9 (right-saturated), one point per unit and gate.
+    """Gate saturation per unit, after Karpathy, Johnson and Fei-Fei (2015): one point
+    per unit and sigmoid gate, at x = the share of steps below 0.1 (nearly closed) and
+    y = the share above 0.9 (nearly open).
+
+    The numbers are :func:`saturation_fractions`'s. A point on the grey diagonal
+    ``x + y = 1`` is always saturated; one at the origin never is.
+
+    Args:
+      trace: an ``LSTMTrace`` or ``GRUTrace`` (fields ``[t, h]`` or ``[b, t, h]``).
+      batch: only this sequence; by default every sequence of the batch.
+      lengths: the valid steps of each sequence of the whole batch (``[b]``); all ``t``
+        by default.
+
+    Returns:
+      A :class:`~matplotlib.figure.Figure` with one axes.
+
+    Raises:
+      TypeError: ``trace`` is not an ``LSTMTrace`` or ``GRUTrace``.
 
     Examples:
-      >>> import matplotlib.pyplot as plt
       >>> from jaxrnn import teach
-      >>> tokens, trace, _ = teach.shipped('lstm').trace('i love myself')
+      >>> tokens, trace, _ = teach.shipped('lstm').trace('the film was long but i loved it')
       >>> fig = teach.saturation(trace)
-      >>> len(fig.axes)
-      1
-      >>> plt.close(fig)
+      >>> type(fig).__name__, fig.axes[0].get_title()
+      ('Figure', 'LSTM gate saturation per unit')
     """
     fractions = saturation_fractions(trace, batch=batch, lengths=lengths)
     fig = Figure(figsize=(4.2, 4.0), layout='constrained')
@@ -166,18 +245,31 @@ def saturation(trace, *, batch: int | None = None, lengths=None) -> Figure:
 
 
 def compare(lstm_trace, gru_trace, tokens, *, batch: int = 0) -> Figure:
-    """An LSTM and a GRU on the same sentence: the gate that keeps the old state (LSTM
-    forget gate f, GRU update gate z) per unit and step, and each one's highway.
+    """An LSTM and a GRU on the same sentence, side by side: on top the gate that keeps
+    the old state (LSTM forget gate ``f``, GRU update gate ``z``) per unit and step, on
+    one colour scale ``[0, 1]``; below each one's :func:`highway`.
+
+    Args:
+      lstm_trace: an ``LSTMTrace`` (fields ``[t, h]`` or ``[b, t, h]``).
+      gru_trace: a ``GRUTrace`` over the same ``t`` tokens (its ``h`` may differ).
+      tokens: the ``t`` tokens, the labels of the time axes.
+      batch: which sequence of batched traces.
+
+    Returns:
+      A :class:`~matplotlib.figure.Figure` with four panels and one colour bar.
+
+    Raises:
+      TypeError: a trace is not an ``LSTMTrace`` or ``GRUTrace``.
 
     Examples:
-      >>> import matplotlib.pyplot as plt
       >>> from jaxrnn import teach
-      >>> tokens, trace, _ = teach.shipped('lstm').trace('i love myself')
-      >>> gru_tokens, gru_trace, _ = teach.shipped('gru').trace('i love myself')
-      >>> fig = teach.compare(trace, gru_trace, tokens)
-      >>> type(fig).__name__
-      'Figure'
-      >>> plt.close(fig)
+      >>> tokens, lstm_trace, _ = teach.shipped('lstm').trace('I love myself')
+      >>> _, gru_trace, _ = teach.shipped('gru').trace('I love myself')
+      >>> fig = teach.compare(lstm_trace, gru_trace, tokens)
+      >>> [ax.get_title() for ax in fig.axes[:2]]
+      ['LSTM forget gate f: share of c kept', 'GRU update gate z: share of h kept']
+      >>> len(fig.axes)
+      5
     """
     fig = Figure(figsize=(max(8.0, 1.6 * len(tokens) + 3), 6.4), layout='constrained')
     axes = fig.subplots(2, 2)
@@ -194,15 +286,31 @@ def compare(lstm_trace, gru_trace, tokens, *, batch: int = 0) -> Figure:
 
 
 def overview(trace, tokens, *, batch: int = 0) -> Figure:
-    """Gate heatmaps, the highway and the saturation of one trace in one figure.
+    """One trace in one figure: the :func:`gate_heatmaps` on top, the :func:`highway`
+    and the :func:`saturation` of that sequence below.
+
+    The figure that ``jaxrnn trace --png`` writes and the HTML report shows.
+
+    Args:
+      trace: an ``LSTMTrace`` or ``GRUTrace`` (fields ``[t, h]`` or ``[b, t, h]``).
+      tokens: the ``t`` tokens, the labels of the time axes.
+      batch: which sequence of a batched trace.
+
+    Returns:
+      A :class:`~matplotlib.figure.Figure` with a heatmap and a colour bar per gate,
+      the highway and the saturation.
+
+    Raises:
+      TypeError: ``trace`` is not an ``LSTMTrace`` or ``GRUTrace``.
 
     Examples:
-      >>> import matplotlib.pyplot as plt
       >>> from jaxrnn import teach
-      >>> tokens, trace, _ = teach.shipped('lstm').trace('i love myself')
+      >>> tokens, trace, _ = teach.shipped('gru').trace('I love myself')
       >>> fig = teach.overview(trace, tokens)
-      >>> fig.savefig('overview.png')  # doctest: +SKIP
-      >>> plt.close(fig)
+      >>> fig.get_suptitle()
+      'GRU reading "i love myself"'
+      >>> len(fig.axes)  # 3 gates, 3 colour bars, highway, saturation
+      8
     """
     kind = _values.kind_of(trace)
     gates = kind.gates

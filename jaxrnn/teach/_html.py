@@ -71,23 +71,38 @@ def report_html(
     extra_figures: Sequence[tuple[str, Figure]] = (),
     intro: str = '',
 ) -> str:
-    """The report as a string.
+    """The HTML report as a string: one self-contained page that references nothing
+    outside itself (figures are PNG images inlined as ``data:`` URLs, styles inline).
+
+    The page holds the title, the intro, then per section a heading (its ``name``), the
+    tokens coloured by the gate that keeps the old state (LSTM ``f``, GRU ``z``; as
+    :func:`coloured_tokens`), the narration step by step, and the :func:`overview`
+    figure; then the extra figures, each under its caption. Each section shows sequence
+    0 of its trace. All text is HTML-escaped.
 
     Args:
-      title: the page title.
-      sections: one per model, each ``{'name', 'trace', 'tokens', 'narration',
-        'unit'}`` (``narration`` a :class:`Narration`, ``unit`` optional).
+      title: the page title (also its first heading).
+      sections: one per model, each a dict with ``'name'`` (the heading), ``'trace'``
+        (an ``LSTMTrace`` or ``GRUTrace``), ``'tokens'`` (its ``t`` tokens),
+        ``'narration'`` (a :class:`Narration` of it, from :func:`narrate`) and, optional,
+        ``'unit'`` (colour the tokens by this hidden unit instead of the mean).
       extra_figures: ``(caption, figure)`` pairs shown after the sections.
       intro: a paragraph of plain text under the title.
 
+    Returns:
+      The page, a complete HTML document.
+
     Examples:
+      >>> import re
       >>> from jaxrnn import teach
-      >>> tokens, trace, nxt = teach.shipped('lstm').trace('i love myself')
+      >>> tokens, trace, _ = teach.shipped('lstm').trace('I love myself')
       >>> section = dict(name='LSTM', trace=trace, tokens=tokens,
-      ...                narration=teach.narrate(trace, tokens, predictions=nxt))
-      >>> page = teach.report_html('I love myself', [section])
-      >>> page.startswith('<!DOCTYPE html>'), 'http' in page       # self-contained
-      (True, False)
+      ...                narration=teach.narrate(trace, tokens))
+      >>> page = teach.report_html('My report', [section], intro='One sentence.')
+      >>> page.startswith('<!DOCTYPE html>'), page.count('<img ')
+      (True, 1)
+      >>> sorted(set(re.findall(r'(?:src|href)="([a-z]+):', page)))  # only inlined data
+      ['data']
     """
     body = [f'<h1>{html.escape(title)}</h1>']
     if intro:
@@ -110,18 +125,32 @@ def report_html(
 
 
 def write_report(path, title: str, sections: list[dict], **kwargs) -> pathlib.Path:
-    """Writes :func:`report_html` to ``path`` and returns the path.
+    """Writes the self-contained HTML report of :func:`report_html` to ``path`` (UTF-8).
+
+    Args:
+      path: the file to write (replaced if it exists).
+      title: the page title.
+      sections: one per model, as in :func:`report_html`.
+      **kwargs: ``extra_figures`` and ``intro``, as in :func:`report_html`.
+
+    Returns:
+      ``path`` as a :class:`pathlib.Path`.
 
     Examples:
-      >>> import pathlib, tempfile
+      >>> import os
+      >>> import re
+      >>> import tempfile
       >>> from jaxrnn import teach
-      >>> tokens, trace, _ = teach.shipped('gru').trace('i love myself')
-      >>> narration = teach.narrate(trace, tokens)
-      >>> section = dict(name='GRU', trace=trace, tokens=tokens, narration=narration)
-      >>> with tempfile.TemporaryDirectory() as tmp:
-      ...     path = teach.write_report(pathlib.Path(tmp) / 'report.html', 'GRU', [section])
-      ...     print(path.name, path.stat().st_size > 10_000)
-      report.html True
+      >>> tokens, trace, _ = teach.shipped('gru').trace('I love myself')
+      >>> section = dict(name='GRU', trace=trace, tokens=tokens,
+      ...                narration=teach.narrate(trace, tokens))
+      >>> with tempfile.TemporaryDirectory() as folder:
+      ...     path = teach.write_report(os.path.join(folder, 'report.html'), 'GRU', [section])
+      ...     page = path.read_text(encoding='utf-8')
+      >>> path.name, '<h2>GRU</h2>' in page
+      ('report.html', True)
+      >>> re.findall(r'(?:src|href)="http', page)  # no link outside the file
+      []
     """
     path = pathlib.Path(path)
     path.write_text(report_html(title, sections, **kwargs), encoding='utf-8')

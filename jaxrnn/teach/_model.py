@@ -20,42 +20,70 @@ import optax
 import jaxrnn.linen as jl
 from jaxrnn.convert._common import flatten
 
-CELLS = ('lstm', 'gru')
-"""The cells of the teaching models (:func:`shipped`, :func:`train`)."""
+CELLS = ('lstm', 'gru')  # documented where jaxrnn.teach re-exports it
 _TOKEN = re.compile(r"[a-z']+|[.,!?]")
 
 
 class TeachError(ValueError):
-    """A user error in the teaching tools (unknown word, bad params file, ...).
+    """A user error in the teaching tools: an unknown cell, a word outside the vocabulary,
+    an empty sentence, a params file that cannot be read or has the wrong arrays.
+
+    A subclass of :class:`ValueError`; the ``jaxrnn`` command prints its message in one
+    line and exits with status 2.
 
     Examples:
       >>> from jaxrnn import teach
-      >>> teach.shipped('lstm').trace('i love zebras')
-      Traceback (most recent call last):
-        ...
-      jaxrnn.teach._model.TeachError: 'zebras' is not in the vocabulary of this model ...
+      >>> try:
+      ...     teach.shipped('lstm').trace('I love jaxrnn')
+      ... except teach.TeachError as e:
+      ...     print(e)
+      'jaxrnn' is not in the vocabulary of this model (128 words from the shipped corpus);
+      try words like '.', 'a', 'am', 'and', 'are', 'at', 'bad', 'be'.
+      >>> issubclass(teach.TeachError, ValueError)
+      True
     """
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased words and punctuation: ``'I love myself.' -> ['i', 'love', 'myself', '.']``.
+    """Splits ``text`` into lower-cased words and punctuation marks, the tokens of the
+    teaching models.
+
+    A token is a run of letters ``a``-``z`` and apostrophes, or one of ``. , ! ?``;
+    everything else (digits, other symbols, letters outside ``a``-``z``) is dropped.
+
+    Args:
+      text: any string.
+
+    Returns:
+      The tokens, in order.
 
     Examples:
       >>> from jaxrnn import teach
-      >>> teach.tokenize("I love myself, don't I?")
-      ['i', 'love', 'myself', ',', "don't", 'i', '?']
+      >>> teach.tokenize('I love myself!')
+      ['i', 'love', 'myself', '!']
+      >>> teach.tokenize("It's 3 o'clock, ok?")
+      ["it's", "o'clock", ',', 'ok', '?']
     """
     return _TOKEN.findall(text.lower())
 
 
 def corpus() -> list[list[str]]:
-    """The shipped corpus (``jaxrnn/teach/data/corpus.txt``), one token list per line.
+    """The corpus that ships with jaxrnn (``jaxrnn/teach/data/corpus.txt``), tokenized.
+
+    Short English sentences, one per line of the file (blank lines and lines starting
+    with ``#`` are skipped), each split by :func:`tokenize`. The teaching models are
+    trained on it, and their vocabulary is its tokens.
+
+    Returns:
+      One token list per sentence.
 
     Examples:
       >>> from jaxrnn import teach
       >>> sentences = teach.corpus()
-      >>> len(sentences), all(isinstance(w, str) for w in sentences[0])
-      (80, True)
+      >>> len(sentences)
+      80
+      >>> sentences[0]
+      ['i', 'love', 'myself', '.']
     """
     text = importlib.resources.files('jaxrnn.teach').joinpath('data/corpus.txt').read_text()
     lines = [line for line in text.splitlines() if line.strip() and not line.startswith('#')]
@@ -63,23 +91,60 @@ def corpus() -> list[list[str]]:
 
 
 def vocabulary(sentences: list[list[str]]) -> tuple[str, ...]:
-    """``'<pad>'`` then every token of ``sentences``, sorted."""
+    """``'<pad>'`` (id 0) then every token of ``sentences``, sorted."""
     return ('<pad>',) + tuple(sorted({w for s in sentences for w in s}))
 
 
 class LanguageModel(nn.Module):
-    """``tokens [b, t] -> logits [b, t, vocab]``: embedding, one jaxrnn recurrent layer,
-    a linear readout. ``trace=True`` also returns the recurrent layer's trace.
+    """The teaching models' network (Flax Linen): word ids in, next-word logits out.
+
+    ``tokens [b, t] -> logits [b, t, vocab_size]``::
+
+      x = embed(tokens)                                  # [b, t, embed]
+      h = jaxrnn.linen.RNN(LSTMCell or GRUCell)(x)       # [b, t, hidden]
+      logits = h @ W + bias                              # [b, t, vocab_size]
+
+    Calling it takes ``tokens`` (int ids ``[b, t]``), ``seq_lengths`` (optional ``[b]``,
+    passed to the recurrent layer) and ``trace``; with ``trace=True`` it returns
+    ``(logits, trace)``, the recurrent layer's ``LSTMTrace`` or ``GRUTrace`` (fields
+    ``[b, t, hidden]``), which every view of :mod:`jaxrnn.teach` reads.
+
+    Its parameters: ``embed`` (``embedding [vocab_size, embed]``), ``cell`` (the fused
+    parameters of :class:`jaxrnn.linen.LSTMCell` or :class:`jaxrnn.linen.GRUCell`, with
+    ``input_kernel [embed, G*hidden]``, G = 4 for the LSTM and 3 for the GRU) and
+    ``readout`` (``kernel [hidden, vocab_size]``, ``bias [vocab_size]``).
+
+    Attributes:
+      vocab_size: the number of token ids (``len(Trained.vocab)``, ``'<pad>'`` included).
+      cell: ``'lstm'`` or ``'gru'`` (one of :data:`CELLS`).
+      embed: the embedding size, the recurrent layer's input features ``i``.
+      hidden: the recurrent layer's hidden size ``h``.
 
     Examples:
-      >>> import jax, jax.numpy as jnp
+      >>> import jax
+      >>> import jax.numpy as jnp
       >>> from jaxrnn import teach
-      >>> model = teach.LanguageModel(vocab_size=10, cell='gru', embed=4, hidden=8)
-      >>> tokens = jnp.array([[1, 2, 3]])
-      >>> variables = model.init(jax.random.key(0), tokens)
-      >>> logits, trace = model.apply(variables, tokens, trace=True)
-      >>> logits.shape, trace.z.shape
-      ((1, 3, 10), (1, 3, 8))
+
+      A shipped model, called on the ids of a sentence:
+
+      >>> trained = teach.shipped('gru')
+      >>> model = trained.model  # LanguageModel(len(trained.vocab), 'gru', 16, 32)
+      >>> tokens = trained.ids(['i', 'love', 'myself'])[None]  # [b, t] = [1, 3]
+      >>> logits, trace = model.apply({'params': trained.params}, tokens, trace=True)
+      >>> logits.shape, type(trace).__name__, trace.z.shape
+      ((1, 3, 129), 'GRUTrace', (1, 3, 32))
+      >>> trained.vocab[int(logits[0, 0].argmax())]  # the likeliest word after 'i'
+      'love'
+
+      A new one, its parameters' shapes (``jax.eval_shape`` runs nothing):
+
+      >>> model = teach.LanguageModel(vocab_size=10, cell='lstm', embed=3, hidden=4)
+      >>> tokens = jnp.zeros((2, 5), jnp.int32)
+      >>> shapes = jax.eval_shape(model.init, jax.random.key(0), tokens)['params']
+      >>> jax.tree.map(lambda a: a.shape, shapes['readout'])
+      {'bias': (10,), 'kernel': (4, 10)}
+      >>> shapes['cell']['input_kernel'].shape  # [embed, 4 * hidden]
+      (3, 16)
     """
 
     vocab_size: int
@@ -100,16 +165,31 @@ class LanguageModel(nn.Module):
 
 @dataclasses.dataclass
 class Trained:
-    """A trained teaching model: its cell, vocabulary and parameters.
+    """A trained teaching model: its cell, vocabulary and parameters, ready to trace a
+    sentence.
+
+    Made by :func:`train`, :func:`shipped` and :func:`load`; written by :meth:`save`.
+
+    Attributes:
+      cell: ``'lstm'`` or ``'gru'``.
+      vocab: the tokens, ``'<pad>'`` first (id 0), then the corpus's tokens, sorted; a
+        token's id is its index.
+      params: the :class:`LanguageModel`'s parameters (keys ``'embed'``, ``'cell'``,
+        ``'readout'``).
+      embed: the embedding size.
+      hidden: the hidden size.
+      losses: the training loss after each step (empty for a loaded model).
+      seconds: the training time in seconds, compilation included (``0.0`` for a loaded
+        model).
 
     Examples:
       >>> from jaxrnn import teach
-      >>> lstm = teach.shipped('lstm')
-      >>> lstm.cell, lstm.hidden, len(lstm.vocab) > 50
-      ('lstm', 32, True)
-      >>> tokens, trace, next_words = lstm.trace('i love myself')
-      >>> tokens, trace.c.shape, len(next_words)
-      (['i', 'love', 'myself'], (1, 3, 32), 3)
+      >>> trained = teach.shipped('lstm')
+      >>> trained.cell, len(trained.vocab), trained.vocab[:3]
+      ('lstm', 129, ('<pad>', '.', 'a'))
+      >>> tokens, trace, next_words = trained.trace('I love myself')
+      >>> tokens, trace.h.shape
+      (['i', 'love', 'myself'], (1, 3, 32))
     """
 
     cell: str
@@ -122,9 +202,28 @@ class Trained:
 
     @property
     def model(self) -> LanguageModel:
+        """The :class:`LanguageModel` these parameters belong to."""
         return LanguageModel(len(self.vocab), self.cell, self.embed, self.hidden)
 
     def ids(self, tokens: list[str]) -> np.ndarray:
+        """The ids of ``tokens`` in :attr:`vocab`.
+
+        Args:
+          tokens: tokens of the vocabulary (see :func:`tokenize`).
+
+        Returns:
+          int32 ids, ``[t]``.
+
+        Raises:
+          TeachError: a token is not in the vocabulary, or ``tokens`` is empty.
+
+        Examples:
+          >>> from jaxrnn import teach
+          >>> trained = teach.shipped('gru')
+          >>> ids = trained.ids(['i', 'love', 'myself'])
+          >>> ids.dtype, [trained.vocab[k] for k in ids]
+          (dtype('int32'), ['i', 'love', 'myself'])
+        """
         index = {w: k for k, w in enumerate(self.vocab)}
         unknown = [w for w in tokens if w not in index]
         if unknown:
@@ -139,9 +238,28 @@ class Trained:
         return np.array([index[w] for w in tokens], np.int32)
 
     def trace(self, sentence: str):
-        """Runs the model over ``sentence``: returns ``(tokens, trace, next_words)``, the
-        trace for the one sequence (``[1, t, hidden]`` fields) and the model's most likely
-        next word after each step."""
+        """Runs the model over ``sentence`` with ``trace=True``.
+
+        Args:
+          sentence: text whose tokens (:func:`tokenize`) are all in :attr:`vocab`.
+
+        Returns:
+          ``(tokens, trace, next_words)``: the ``t`` tokens; the recurrent layer's
+          ``LSTMTrace`` or ``GRUTrace`` for the one sequence (fields ``[1, t, hidden]``,
+          the input of :func:`narrate` and the figures); and after each step the word the
+          model finds most likely to come next (the argmax of the logits), ``t`` strings.
+
+        Raises:
+          TeachError: a word is not in the vocabulary, or the sentence has none.
+
+        Examples:
+          >>> from jaxrnn import teach
+          >>> tokens, trace, next_words = teach.shipped('lstm').trace('I love myself')
+          >>> type(trace).__name__, trace._fields
+          ('LSTMTrace', ('i', 'f', 'g', 'o', 'c', 'h'))
+          >>> trace.f.shape, len(next_words)
+          ((1, 3, 32), 3)
+        """
         tokens = tokenize(sentence)
         ids = self.ids(tokens)
         logits, trace = self.model.apply({'params': self.params}, ids[None], trace=True)
@@ -149,6 +267,15 @@ class Trained:
         return tokens, trace, [self.vocab[k] for k in best]
 
     def save(self, path) -> None:
+        """Writes the model to ``path``, a NumPy ``.npz`` file that :func:`load` reads.
+
+        The file holds the header (``cell``, ``vocab``, ``embed``, ``hidden``) and every
+        parameter under ``params/<module>/<name>``; not the losses nor the training time.
+        NumPy adds ``.npz`` to a name without it.
+
+        Args:
+          path: a file name or an open binary file.
+        """
         arrays: dict[str, Any] = {
             'cell': np.array(self.cell),
             'vocab': np.array(self.vocab),
@@ -161,18 +288,36 @@ class Trained:
 
 
 def load(path) -> Trained:
-    """Loads a params file written by :meth:`Trained.save` (or ``jaxrnn demo``); every
-    array is checked against the model its header describes.
+    """Loads a params file written by :meth:`Trained.save` (or by ``jaxrnn demo``).
+
+    The header (cell, vocabulary, embedding and hidden sizes) describes the model; every
+    parameter it needs must be in the file with its shape. The file is read without
+    pickle.
+
+    Args:
+      path: the ``.npz`` file.
+
+    Returns:
+      The :class:`Trained` model (its ``losses`` empty and ``seconds`` 0).
+
+    Raises:
+      TeachError: the file cannot be read, is not a teaching params file, names an unknown
+        cell, or lacks a parameter or holds one of the wrong shape.
 
     Examples:
-      >>> import pathlib, tempfile
+      >>> import os
+      >>> import tempfile
+      >>> import numpy as np
       >>> from jaxrnn import teach
-      >>> gru = teach.shipped('gru')
-      >>> with tempfile.TemporaryDirectory() as tmp:
-      ...     gru.save(pathlib.Path(tmp) / 'gru.npz')
-      ...     again = teach.load(pathlib.Path(tmp) / 'gru.npz')
-      >>> again.cell, again.vocab == gru.vocab
+      >>> trained = teach.shipped('gru')
+      >>> with tempfile.TemporaryDirectory() as folder:
+      ...     path = os.path.join(folder, 'gru.npz')
+      ...     trained.save(path)
+      ...     loaded = teach.load(path)
+      >>> loaded.cell, loaded.vocab == trained.vocab
       ('gru', True)
+      >>> bool(np.array_equal(loaded.params['cell']['bias'], trained.params['cell']['bias']))
+      True
     """
     try:
         data = np.load(path, allow_pickle=False)
@@ -207,12 +352,29 @@ def load(path) -> Trained:
 
 
 def shipped(cell: str) -> Trained:
-    """The weights that ship with jaxrnn (made by ``scripts/train_teach_models.py``).
+    """The teaching model that ships with jaxrnn for ``cell``.
+
+    Its weights (``jaxrnn/teach/data/{lstm,gru}.npz``, embedding 16, hidden 32) were made
+    by ``scripts/train_teach_models.py`` with :func:`train` on :func:`corpus`; ``jaxrnn
+    trace`` uses them when no ``--params`` is given. Loading needs no training.
+
+    Args:
+      cell: ``'lstm'`` or ``'gru'`` (one of :data:`CELLS`).
+
+    Returns:
+      The :class:`Trained` model, loaded by :func:`load` (so its ``losses`` are empty).
+
+    Raises:
+      TeachError: ``cell`` is not one of :data:`CELLS`.
 
     Examples:
       >>> from jaxrnn import teach
-      >>> [teach.shipped(cell).cell for cell in teach.CELLS]
-      ['lstm', 'gru']
+      >>> trained = teach.shipped('lstm')
+      >>> trained.cell, trained.embed, trained.hidden
+      ('lstm', 16, 32)
+      >>> tokens, trace, next_words = trained.trace('I love myself')
+      >>> print(teach.narrate(trace, tokens).text().splitlines()[0])
+      LSTM reads "i love myself" (averaged over 32 units).
     """
     if cell not in CELLS:
         raise TeachError(f'unknown cell {cell!r}; choose one of {", ".join(CELLS)}.')
@@ -231,14 +393,51 @@ def train(
     learning_rate: float = 1e-2,
     progress: Callable[[int, float], None] | None = None,
 ) -> Trained:
-    """Trains a :class:`LanguageModel` on the shipped corpus to predict the next word
-    (full batch, Adam; padded steps masked out of the loss).
+    """Trains a :class:`LanguageModel` on :func:`corpus` to predict the next word.
+
+    Every sentence of the corpus is one sequence of the batch (padded with ``'<pad>'``
+    to the longest); the model reads all tokens but the last and is scored on the next
+    token at every step. Each of the ``steps`` steps is one full-batch Adam update of
+    the mean cross-entropy over the valid steps (padding masked out of the loss and, by
+    ``seq_lengths``, out of the recurrent layer)::
+
+      loss = sum over sequences b and steps s < len_b - 1 of
+             -log softmax(logits[b, s])[token[b, s + 1]]  /  (number of such steps)
+
+    The first step compiles the update, which takes a few seconds on a CPU.
+
+    Args:
+      cell: ``'lstm'`` or ``'gru'`` (one of :data:`CELLS`).
+      steps: the number of Adam steps.
+      seed: the seed of the parameters' initialization (``jax.random.key(seed)``).
+      embed: the embedding size.
+      hidden: the recurrent layer's hidden size.
+      learning_rate: Adam's learning rate.
+      progress: called as ``progress(step, loss)`` after each step (``step`` from 1).
+
+    Returns:
+      The :class:`Trained` model with ``losses`` (one per step) and ``seconds`` (the
+      training loop's wall time, compilation included).
+
+    Raises:
+      TeachError: ``cell`` is not one of :data:`CELLS`.
 
     Examples:
+      Training compiles the update first and takes seconds, so this example is not run
+      here (``jaxrnn demo`` runs it)::
+
+        trained = teach.train('gru', steps=60, progress=lambda step, loss: None)
+        tokens, trace, next_words = trained.trace('I love myself')
+        len(trained.losses)  # 60
+
+      An unknown cell fails at once:
+
       >>> from jaxrnn import teach
-      >>> trained = teach.train('gru', steps=5, hidden=8, embed=4)
-      >>> len(trained.losses), trained.losses[-1] < trained.losses[0]
-      (5, True)
+      >>> try:
+      ...     teach.train('rnn')
+      ... except teach.TeachError as e:
+      ...     print(e)
+      unknown cell 'rnn'; choose one of lstm, gru.
     """
     if cell not in CELLS:
         raise TeachError(f'unknown cell {cell!r}; choose one of {", ".join(CELLS)}.')

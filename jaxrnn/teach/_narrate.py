@@ -112,22 +112,50 @@ class Line:
 
 @dataclasses.dataclass(frozen=True)
 class Step:
-    index: int  # 1-based, in reading order
+    """The announcements at one step.
+
+    Attributes:
+      index: the step, from 1, in reading order.
+      token: the token read at this step.
+      lines: one :class:`Line` per role, in speaking order.
+    """
+
+    index: int
     token: str
     lines: tuple[Line, ...]
 
 
 @dataclasses.dataclass(frozen=True)
 class Narration:
-    """The role-play of one sentence; ``str()`` renders it as text.
+    """The role-play of one sentence, made by :func:`narrate`; ``str()`` renders it as
+    text (:meth:`text`).
+
+    Attributes:
+      cell: ``'lstm'`` or ``'gru'``.
+      tokens: the ``t`` tokens read.
+      unit: the hidden unit also reported, or ``None``.
+      hidden: the number of hidden units ``h`` the means are over.
+      convention: the sentence stating what the gates' values mean (printed second).
+      steps: one per token, in reading order; each has ``index`` (from 1), ``token`` and
+        ``lines``, one per role in speaking order, each with ``role`` (who speaks,
+        ``'Forget gate'``), ``symbol`` (``'f'``; ``'c'`` or ``'h'`` for the memory
+        tracker's update; ``''`` for a role without a value), ``equation`` (the role's
+        equation at that step, or ``''``), ``mean`` (the value averaged over the units;
+        ``nan`` without a value), ``unit`` (the chosen unit's value, or ``None``) and
+        ``words`` (what it says).
 
     Examples:
       >>> from jaxrnn import teach
-      >>> tokens, trace, _ = teach.shipped('gru').trace('i love myself')
+      >>> tokens, trace, _ = teach.shipped('gru').trace('I love myself')
       >>> narration = teach.narrate(trace, tokens)
-      >>> narration.cell, narration.hidden, len(narration.steps)
-      ('gru', 32, 3)
-      >>> str(narration) == narration.text()
+      >>> narration.cell, narration.tokens, narration.hidden
+      ('gru', ('i', 'love', 'myself'), 32)
+      >>> [line.role for line in narration.steps[1].lines]
+      ['Input provider', 'Reset gate', 'Update gate', 'Candidate memory', 'Memory tracker']
+      >>> line = narration.steps[1].lines[2]
+      >>> line.symbol, line.equation
+      ('z', 'z = sigmoid(x_2 W_z + b_z + h_1 U_z)')
+      >>> bool(0 < line.mean < 1)
       True
     """
 
@@ -139,6 +167,12 @@ class Narration:
     steps: tuple[Step, ...]
 
     def text(self) -> str:
+        """The narration as text.
+
+        A heading line naming the cell, the sentence and what the numbers are over; the
+        convention; then per step a line ``Step n: "token"`` and, indented, one line
+        ``Role: words`` per role, each followed by its equation (indented further).
+        """
         name = self.cell.upper()
         where = f'averaged over {self.hidden} units' + (
             f'; [unit {self.unit}] is one unit' if self.unit is not None else ''
@@ -240,32 +274,75 @@ def narrate(
     initial=None,
     predictions=None,
 ) -> Narration:
-    """The role-play narration of an LSTM or GRU trace.
+    """The role-play narration of an LSTM or GRU trace: at every step, each gate (a
+    role) announces its value and what it does, with the trace's numbers.
+
+    The roles, in speaking order, and the equations they announce (``x_n`` the input at
+    step ``n``, ``h_p`` and ``c_p`` the state before it; ``*`` elementwise)::
+
+      Input provider   passes x_n (the embedding of the token) to every gate
+      LSTM  Forget gate       f = sigmoid(x_n W_f + h_p U_f + b_f)   share of c_p kept
+            Input gate        i = sigmoid(x_n W_i + h_p U_i + b_i)   share of g written
+            Candidate memory  g = tanh(x_n W_g + h_p U_g + b_g)
+            Output gate       o = sigmoid(x_n W_o + h_p U_o + b_o)   share of tanh(c_n) shown
+            Memory tracker    c_n = f * c_p + i * g;  h_n = o * tanh(c_n)
+      GRU   Reset gate        r = sigmoid(x_n W_r + b_r + h_p U_r)
+            Update gate       z = sigmoid(x_n W_z + b_z + h_p U_z)   share of h_p kept
+            Candidate memory  n = tanh(x_n W_n + b_n + r * (h_p U_n + b_hn))
+            Memory tracker    h_n = z * h_p + (1 - z) * n
+      Readout          the predicted next word (only with predictions)
+
+    At step 1 the memory tracker also says that the state starts at zeros (when
+    ``initial`` is not given). Each value is the mean over the ``h`` units, and, with
+    ``unit``, that unit's value. The memory tracker prints the update as kept + written
+    = new state (``f * c_p`` + ``i * g`` for the LSTM, ``z * h_p`` + ``(1 - z) * n`` for
+    the GRU), rounded so that it adds up in the printed three decimals. The numbers come
+    from the trace, and the state before each step from the previous step's ``c`` or
+    ``h`` (from ``initial`` at step 1).
 
     Args:
-      trace: an ``LSTMTrace`` or ``GRUTrace`` (fields ``[t, h]`` or ``[batch, t, h]``,
+      trace: an ``LSTMTrace`` or ``GRUTrace`` (fields ``[t, h]`` or ``[b, t, h]``,
         batch-major, in input order, as a forward layer returns it).
-      tokens: the ``t`` tokens read (strings).
-      unit: also report this hidden unit's values.
+      tokens: the ``t`` tokens read (strings), one per step.
+      unit: also report this hidden unit's values (``0 <= unit < h``).
       batch: which sequence of a batched trace.
-      initial: the initial carry of that sequence (``(c, h)`` or ``h``, each ``[h]``);
-        zeros by default.
-      predictions: optionally, the word a readout predicts after each step; announced
-        by a last role, the readout.
+      initial: the initial carry of that sequence (LSTM ``(c, h)``, GRU ``h``, each
+        ``[h]``); zeros by default.
+      predictions: optionally, the word a readout predicts after each step (``t``
+        strings, as :meth:`Trained.trace` returns them); announced by a last role, the
+        readout.
 
     Returns:
-      A :class:`Narration`; its numbers are the trace's (means over units, or the unit's
-      value).
+      A :class:`Narration`; ``str()`` of it is the text.
+
+    Raises:
+      TypeError: ``trace`` is not an ``LSTMTrace`` or ``GRUTrace``.
+      ValueError: ``tokens`` or ``predictions`` do not have one entry per step, or
+        ``unit`` is out of range.
 
     Examples:
       >>> from jaxrnn import teach
-      >>> lstm = teach.shipped('lstm')
-      >>> tokens, trace, next_words = lstm.trace('i love myself')
+      >>> trained = teach.shipped('lstm')
+      >>> tokens, trace, next_words = trained.trace('I love myself')
       >>> narration = teach.narrate(trace, tokens, unit=3, predictions=next_words)
-      >>> print(narration.text().splitlines()[0])
+      >>> print(narration)
       LSTM reads "i love myself" (averaged over 32 units; [unit 3] is one unit).
-      >>> print(str(narration).split('Step 2')[1].splitlines()[1])
-        Input provider: passes x_2 = "love" (its embedding) to every gate.
+      Gates are shares between 0 and 1. f is the share of the old memory c kept ...
+      <BLANKLINE>
+      Step 1: "i"
+        Input provider: passes x_1 = "i" (its embedding) to every gate.
+        Memory tracker: starts empty: c_0 and h_0 are all zeros, so nothing old is kept yet.
+        Forget gate: f = ... on average: keeps ...% of the old memory c_0 [unit 3: f = ...]
+            f = sigmoid(x_1 W_f + h_0 U_f + b_f)
+      ...
+        Memory tracker: c_1 = f*c_0 + i*g: kept 0.000 + written ... on average [unit 3: ...]
+            c_1 = f * c_0 + i * g;  h_1 = o * tanh(c_1)
+        Readout: from h_1, the model expects "..." next.
+      <BLANKLINE>
+      Step 2: "love"
+      ...
+      >>> len(narration.steps), len(str(narration).splitlines())
+      (3, 45)
     """
     kind = _values.kind_of(trace, who='narrate')
     one = _values.row(trace, batch, initial=initial, kind=kind)

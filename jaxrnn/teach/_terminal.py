@@ -14,16 +14,37 @@ from jaxrnn.teach._narrate import Narration
 def coloured_tokens(
     trace, tokens, *, gate: str | None = None, unit: int | None = None, batch: int = 0
 ) -> Text:
-    """The tokens, each on a background as strong as ``gate`` at that step (the mean
-    over units, or ``unit``'s value); default gate: the one that keeps the old state
-    (LSTM f, GRU z).
+    """The tokens, each on a background as strong as ``gate`` at that step, followed by
+    the value.
+
+    The value is the mean over units, or ``unit``'s value. Sigmoid gates are coloured
+    white (0) to blue (1); the tanh candidates (``g``, ``n``) red (-1), white (0), blue
+    (1).
+
+    Args:
+      trace: an ``LSTMTrace`` or ``GRUTrace`` (fields ``[t, h]`` or ``[b, t, h]``).
+      tokens: the ``t`` tokens.
+      gate: a field of the trace (``'i'``, ``'f'``, ...); by default the gate that keeps
+        the old state (LSTM ``f``, GRU ``z``).
+      unit: show this hidden unit instead of the mean over units.
+      batch: which sequence of a batched trace.
+
+    Returns:
+      A :class:`rich.text.Text`, ``'<gate> (<over what>): '`` then each token and its
+      value to two decimals; print it with a rich console.
+
+    Raises:
+      TypeError: ``trace`` is not an ``LSTMTrace`` or ``GRUTrace``.
+      ValueError: ``gate`` is not a field of the trace.
 
     Examples:
       >>> from jaxrnn import teach
-      >>> tokens, trace, _ = teach.shipped('lstm').trace('i love myself')
-      >>> text = teach.coloured_tokens(trace, tokens)   # a rich Text: print it with rich
-      >>> text.plain.split()[:5]
-      ['f', '(mean', 'over', 'units):', 'i']
+      >>> tokens, trace, _ = teach.shipped('lstm').trace('I love myself')
+      >>> text = teach.coloured_tokens(trace, tokens)
+      >>> type(text).__name__, text.plain.split(':')[0]
+      ('Text', 'f (mean over units)')
+      >>> teach.coloured_tokens(trace, tokens, gate='o', unit=5).plain.split(':')[0]
+      'o (unit 5)'
     """
     strip = _values.gate_strip(trace, tokens, gate, unit, batch)
     text = Text(f'{strip.gate} ({strip.where}): ')
@@ -34,17 +55,28 @@ def coloured_tokens(
 
 
 def step_table(trace, tokens, *, unit: int | None = None, batch: int = 0) -> Table:
-    """One row per step: the token and every field of the trace (mean over units, or
-    ``unit``'s value).
+    """A table with one row per step: the step (from 1), the token, and every field of
+    the trace in the trace's order (LSTM ``i, f, g, o, c, h``; GRU ``r, z, n, h``), each
+    the mean over units or ``unit``'s value, to three decimals.
+
+    Args:
+      trace: an ``LSTMTrace`` or ``GRUTrace`` (fields ``[t, h]`` or ``[b, t, h]``).
+      tokens: the ``t`` tokens.
+      unit: show this hidden unit instead of the mean over units.
+      batch: which sequence of a batched trace.
+
+    Returns:
+      A :class:`rich.table.Table`; print it with a rich console.
+
+    Raises:
+      TypeError: ``trace`` is not an ``LSTMTrace`` or ``GRUTrace``.
 
     Examples:
       >>> from jaxrnn import teach
-      >>> tokens, trace, _ = teach.shipped('lstm').trace('i love myself')
+      >>> tokens, trace, _ = teach.shipped('gru').trace('I love myself')
       >>> table = teach.step_table(trace, tokens)
-      >>> [column.header for column in table.columns]
-      ['t', 'token', 'i', 'f', 'g', 'o', 'c', 'h']
-      >>> table.row_count
-      3
+      >>> table.title, [column.header for column in table.columns], table.row_count
+      ('GRU trace (mean over units)', ['t', 'token', 'r', 'z', 'n', 'h'], 3)
     """
     kind = _values.kind_of(trace)
     fields = _values.row(trace, batch, kind=kind).fields
@@ -76,17 +108,35 @@ def show(
     unit: int | None = None,
     console: Console | None = None,
 ) -> None:
-    """Prints the narration (if given), the coloured tokens and the step table.
+    """Prints the narration (if given), the :func:`coloured_tokens` and the
+    :func:`step_table` of the first sequence of ``trace``: what ``jaxrnn trace`` prints.
+
+    Args:
+      trace: an ``LSTMTrace`` or ``GRUTrace`` (fields ``[t, h]``, or ``[b, t, h]`` of
+        which sequence 0 is shown).
+      tokens: the ``t`` tokens.
+      narration: a :class:`Narration` of the same trace, printed first as plain text.
+      gate: the gate that colours the tokens; by default the one that keeps the old
+        state (LSTM ``f``, GRU ``z``).
+      unit: show this hidden unit instead of the mean over units.
+      console: the rich console to print to; by default a new one on standard output.
+
+    Raises:
+      TypeError: ``trace`` is not an ``LSTMTrace`` or ``GRUTrace``.
+      ValueError: ``gate`` is not a field of the trace.
 
     Examples:
-      >>> from jaxrnn import teach
-      >>> tokens, trace, _ = teach.shipped('lstm').trace('i love myself')
-      >>> from rich.console import Console
       >>> import io
-      >>> console = Console(width=120, record=True, file=io.StringIO())
-      >>> teach.show(trace, tokens, console=console)       # without a narration: no role-play
-      >>> print(console.export_text().splitlines()[0])
-      f (mean over units):  i 0.62  love 0.55  myself 0.57
+      >>> from rich.console import Console
+      >>> from jaxrnn import teach
+      >>> tokens, trace, _ = teach.shipped('lstm').trace('I love myself')
+      >>> console = Console(file=io.StringIO(), width=100)
+      >>> teach.show(trace, tokens, narration=teach.narrate(trace, tokens), console=console)
+      >>> lines = console.file.getvalue().splitlines()
+      >>> print(lines[0])
+      LSTM reads "i love myself" (averaged over 32 units).
+      >>> print(lines[-6])
+      ┃ t ┃ token  ┃     i ┃     f ┃     g ┃     o ┃     c ┃     h ┃
     """
     console = console or Console()
     if narration is not None:
