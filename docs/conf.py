@@ -25,7 +25,7 @@ extensions = [
     'sphinx.ext.viewcode',
 ]
 
-exclude_patterns = ['_build', 'README.md', '**.ipynb_checkpoints', 'jupyter_execute']
+exclude_patterns = ['_build', 'README.md', '**.ipynb_checkpoints', 'jupyter_execute', 'screenshots']
 
 # Autodoc: signatures as written, members in source order, type hints in the description.
 autodoc_member_order = 'bysource'
