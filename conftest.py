@@ -17,3 +17,13 @@ def _user_defaults_for_doctests(request):
     yield
     jax.config.update('jax_enable_x64', saved[0])
     jax.config.update('jax_numpy_rank_promotion', saved[1])
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        '--screenshots',
+        default=None,
+        metavar='DIR',
+        help="also save the browser tests' screenshots of the HTML report into DIR (the "
+        "README's docs/screenshots/report-*.png are made so)",
+    )

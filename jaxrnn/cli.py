@@ -159,26 +159,51 @@ def _model(cell: str, params: str | None):
     return trained
 
 
+def _fields(cell: str) -> tuple[str, ...]:
+    """The trace fields of a teaching cell (the values of ``--gate``)."""
+    kernel = {'lstm': jaxrnn.kernels.LSTM, 'gru': jaxrnn.kernels.GRU}[cell]
+    return tuple(kernel.trace_type._fields)  # type: ignore[attr-defined]
+
+
+def _check_gate(gate: str | None, cell: str) -> None:
+    if gate is not None and gate not in _fields(cell):
+        raise UserError(
+            f'--gate must be one of {", ".join(_fields(cell))} for the {cell}, got {gate!r}.'
+        )
+
+
+def _check_unit(unit: int | None, hidden: int) -> None:
+    if unit is not None and not 0 <= unit < hidden:
+        raise UserError(f'--unit must be in [0, {hidden}) for this model, got {unit}.')
+
+
 def trace(sentence, cell, params=None, unit=None, gate=None, html=None, png=None) -> int:
     """Prints the narration and the terminal view of one model reading ``sentence``;
-    writes the HTML report and the overview figure when asked."""
+    writes the HTML report and the overview figure when asked. Every argument is checked
+    before anything is printed."""
     teach = _teach('trace')
     from rich.console import Console
 
+    _check_gate(gate, cell)
     html_path, png_path = _writable(html, 'the HTML report'), _writable(png, 'the figure')
     trained = _model(cell, params)
-    tokens, gate_trace, predictions = trained.trace(sentence)
-    try:
-        narration = teach.narrate(gate_trace, tokens, unit=unit, predictions=predictions)
-        teach.show(gate_trace, tokens, narration=narration, gate=gate, unit=unit, console=Console())
-    except ValueError as e:
-        raise UserError(str(e)) from None
+    _check_unit(unit, trained.hidden)
+    trained.ids(teach.tokenize(sentence))  # an unknown word fails before any output
+    tokens, gate_trace, top = trained.read(sentence)
+    narration = teach.narrate(gate_trace, tokens, unit=unit, predictions=top)
+    teach.show(gate_trace, tokens, narration=narration, gate=gate, console=Console())
     if png_path is not None:
-        teach.overview(gate_trace, tokens).savefig(png_path, dpi=100)
+        teach.overview(gate_trace, tokens, unit=narration.unit).savefig(png_path, dpi=100)
         print(f'wrote {png_path}')
     if html_path is not None:
         section = dict(
-            name=cell.upper(), trace=gate_trace, tokens=tokens, narration=narration, unit=unit
+            name=cell.upper(),
+            trace=gate_trace,
+            tokens=tokens,
+            narration=narration,
+            predictions=top,
+            gate=gate,
+            corpus=trained.corpus_trace(),
         )
         teach.write_report(html_path, f'jaxrnn trace: "{sentence}"', [section])
         print(f'wrote {html_path}')
@@ -187,14 +212,28 @@ def trace(sentence, cell, params=None, unit=None, gate=None, html=None, png=None
 
 def demo(out='jaxrnn-demo', sentence=DEFAULT_SENTENCE, steps=300, unit=None, quick=False) -> int:
     """Trains the LSTM and the GRU teaching models, traces ``sentence`` with both and
-    writes the report, the figures and the weights into ``out``."""
+    writes the report, the figures and the weights into ``out``. Every argument is
+    checked before anything is printed or trained."""
     teach = _teach('demo')
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    if steps < 1:
+        raise UserError(f'--steps must be at least 1, got {steps}.')
+    _check_unit(unit, 32)  # the demo's models have 32 hidden units
     out_dir = pathlib.Path(out)
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f'--out {out!r} is a file, not a folder.')
+    tokens = teach.tokenize(sentence)
+    vocab = {w for words in teach.corpus() for w in words}
+    unknown = [w for w in tokens if w not in vocab]
+    if unknown or not tokens:
+        raise teach.TeachError(
+            f'{unknown[0]!r} is not a word of the shipped corpus; the demo trains on it, so '
+            'use its words (see jaxrnn/teach/data/corpus.txt).'
+            if unknown
+            else 'the sentence has no words.'
+        )
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -202,7 +241,6 @@ def demo(out='jaxrnn-demo', sentence=DEFAULT_SENTENCE, steps=300, unit=None, qui
     _writable(str(out_dir / 'report.html'), 'the report')
     steps = min(steps, 60) if quick else steps
     console = Console()
-    tokens = teach.tokenize(sentence)
     console.print(
         f'jaxrnn {jaxrnn.__version__} demo: training a word-level LSTM and GRU on the '
         f'shipped corpus ({len(teach.corpus())} sentences), then tracing "{sentence}".'
@@ -222,40 +260,72 @@ def demo(out='jaxrnn-demo', sentence=DEFAULT_SENTENCE, steps=300, unit=None, qui
                 progress.update(task, completed=k, loss=loss)
 
             models[cell] = teach.train(cell, steps=steps, seed=0, progress=advance)
-    sections, traces = [], {}
+    sections, traces, spots = [], {}, {}
     for cell, trained in models.items():
-        trained.ids(tokens)  # a word outside the vocabulary is a one-line error
-        words, gate_trace, predictions = trained.trace(sentence)
-        try:
-            narration = teach.narrate(gate_trace, words, unit=unit, predictions=predictions)
-        except ValueError as e:
-            raise UserError(str(e)) from None
+        words, gate_trace, top = trained.read(sentence)
+        narration = teach.narrate(gate_trace, words, unit=unit, predictions=top)
         losses = f'loss {trained.losses[0]:.2f} -> {trained.losses[-1]:.2f}'
-        console.rule(f'{cell.upper()}: {losses} in {trained.seconds:.1f} s')
-        teach.show(gate_trace, words, narration=narration, unit=unit, console=console)
+        console.rule(f'{cell.upper()}: {losses}')
+        teach.show(gate_trace, words, narration=narration, console=console)
         trained.save(out_dir / f'{cell}.npz')
-        teach.overview(gate_trace, words).savefig(out_dir / f'{cell}.png', dpi=100)
-        traces[cell] = gate_trace
-        sections.append(
-            dict(name=cell.upper(), trace=gate_trace, tokens=words, narration=narration, unit=unit)
+        teach.overview(gate_trace, words, unit=narration.unit).savefig(
+            out_dir / f'{cell}.png', dpi=100
         )
-    comparison = teach.compare(traces['lstm'], traces['gru'], tokens)
+        traces[cell], spots[cell] = gate_trace, narration.unit
+        sections.append(
+            dict(
+                name=cell.upper(),
+                trace=gate_trace,
+                tokens=words,
+                narration=narration,
+                predictions=top,
+                corpus=trained.corpus_trace(),
+            )
+        )
+    rounds = 30
+    stats = teach.step_times(models, rounds=rounds)
+    timing = (
+        f'One training step (the whole corpus, forward and backward), on this machine '
+        f'({jax.devices()[0].device_kind}, {os.cpu_count()} cores): '
+        + '; '.join(
+            f'{cell.upper()} {s["median_s"] * 1e3:.2f} ms (middle half '
+            f'{s["p25_s"] * 1e3:.2f}-{s["p75_s"] * 1e3:.2f})'
+            for cell, s in stats.items()
+        )
+        + f'; medians of {rounds} rounds, both models compiled and warmed up first, their '
+        'steps interleaved. A difference within the middle halves is noise; "python -m '
+        'benchmarks" compares speed at real sizes.'
+    )
+    comparison = teach.compare(
+        traces['lstm'], traces['gru'], tokens, units=(spots['lstm'], spots['gru'])
+    )
     comparison.savefig(out_dir / 'compare.png', dpi=100)
     report = teach.write_report(
         out_dir / 'report.html',
         f'jaxrnn demo: "{sentence}"',
         sections,
-        extra_figures=[('LSTM and GRU side by side', comparison)],
+        extra_figures=[
+            (
+                'The LSTM and the GRU side by side on the same sentence: on top the gate that '
+                "keeps the old state (LSTM f, GRU z) for every unit (sorted, each model's "
+                "spotlight framed in red) at every step; below, each spotlight's memory "
+                'highway (kept + written = new state).',
+                comparison,
+            )
+        ],
         intro=(
             f'Two small language models (embedding 16, hidden 32) trained for {steps} steps '
             'on the corpus that ships with jaxrnn read the same sentence; every number below '
-            'comes from their trace (trace=True), the same computation as the fast kernel.'
+            'comes from their trace (trace=True), the same computation as the fast kernel. '
+            + timing
         ),
     )
     console.print(
+        f'\n{timing}'
         f'\nwrote {report}, {out_dir / "lstm.png"}, {out_dir / "gru.png"}, '
         f'{out_dir / "compare.png"} and the weights {out_dir / "lstm.npz"}, {out_dir / "gru.npz"}'
-        f'\nnext: jaxrnn trace "{sentence}" --cell gru --params {out_dir / "gru.npz"} --unit 0'
+        f'\nnext: jaxrnn trace "{sentence}" --cell gru --params {out_dir / "gru.npz"} --html '
+        'gru.html'
     )
     return 0
 
@@ -308,9 +378,11 @@ def parser() -> argparse.ArgumentParser:
         help='train a small LSTM and GRU, trace a sentence with both, write a report',
         description=(
             'Trains the two teaching models, a word-level LSTM and GRU (embedding 16, hidden\n'
-            '32), on the corpus that ships with jaxrnn, traces SENTENCE with both, prints\n'
-            'each narration and gate table, and writes into the --out folder:\n'
-            '  report.html         everything, in one self-contained file\n'
+            '32), on the corpus that ships with jaxrnn, traces SENTENCE (in words of the\n'
+            'corpus, checked before training) with both, prints\n'
+            'each narration, the training time per step (each model compiled and warmed up\n'
+            'first), and writes into the --out folder:\n'
+            '  report.html         everything, in one self-contained interactive file\n'
             "  lstm.png, gru.png   each model's overview figure\n"
             '  compare.png         the two side by side\n'
             '  lstm.npz, gru.npz   the trained weights, for "jaxrnn trace --params"'
@@ -332,7 +404,11 @@ def parser() -> argparse.ArgumentParser:
         '--steps', type=int, default=300, help='training steps per model (default: 300)'
     )
     demo_p.add_argument(
-        '--unit', type=int, default=None, help='also narrate this hidden unit (0 to 31)'
+        '--unit',
+        type=int,
+        default=None,
+        help='the spotlight: the hidden unit (0 to 31) whose arithmetic the narration prints; '
+        'default: the unit whose memory changed the most in one step',
     )
     demo_p.add_argument('--quick', action='store_true', help='train at most 60 steps per model')
     trace_p = sub.add_parser(
@@ -341,9 +417,13 @@ def parser() -> argparse.ArgumentParser:
         help='narrate and show the gates of one model reading a sentence',
         description=(
             'Runs one teaching model over SENTENCE with trace=True and prints the\n'
-            "narration (every gate's value at every step, with its equation and its\n"
-            'meaning in words, and the word the model expects next), the tokens coloured\n'
-            'by a gate, and a table of every gate at every step.'
+            "narration, followed through one spotlight unit: every gate's value at every\n"
+            "step with what it does to the unit's memory, the arithmetic in the printed\n"
+            "digits, the means over all units labelled as such, the handout's numbers\n"
+            'translated, and the three likeliest next words; past 12 words, a table of\n'
+            'every step and the three most eventful steps in full. Then the tokens\n'
+            'coloured by a gate of the spotlight unit. Every argument is checked before\n'
+            'anything is printed.'
         ),
         epilog=('example: jaxrnn trace "I love myself" --cell gru --unit 3 --html report.html'),
     )
@@ -363,13 +443,18 @@ def parser() -> argparse.ArgumentParser:
         'the weights that ship with jaxrnn',
     )
     trace_p.add_argument(
-        '--unit', type=int, default=None, help='also narrate this hidden unit (0 to 31)'
+        '--unit',
+        type=int,
+        default=None,
+        help='the spotlight: the hidden unit (0 to 31) whose arithmetic the narration prints; '
+        'default: the unit whose memory changed the most in one step',
     )
     trace_p.add_argument(
         '--gate',
         default=None,
-        help='the trace field that colours the tokens (LSTM i, f, g, o, c, h; GRU r, z, '
-        'n, h); default: f for the LSTM, z for the GRU',
+        help='the trace field shown first: it colours the tokens in the terminal and is '
+        'selected in the HTML report (LSTM i, f, g, o, c, h; GRU r, z, n, h); default: f '
+        'for the LSTM, z for the GRU',
     )
     trace_p.add_argument(
         '--html', default=None, metavar='FILE', help='also write a self-contained HTML report'
@@ -423,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
       ...     png = os.path.join(folder, 'gru.png')
       ...     status = cli.main(['trace', 'I love myself', '--cell', 'gru', '--png', png])
       ...     written = os.path.getsize(png) > 0
-      GRU reads "i love myself" (averaged over 32 units).
+      GRU reads "i love myself", followed through unit ... of 32: ...
       ...
       wrote .../gru.png
       >>> status, written

@@ -17,24 +17,34 @@ def test_demo_quick_writes_everything(tmp_path, capsys):
     for name in ('report.html', 'lstm.png', 'gru.png', 'compare.png', 'lstm.npz', 'gru.npz'):
         assert (out_dir / name).stat().st_size > 1000, name
     assert 'Forget gate: f = ' in out and 'Update gate: z = ' in out
-    assert 'keeps' in out and '[unit 1:' in out
-    assert 'http' not in (out_dir / 'report.html').read_text()
+    assert 'followed through unit 1 of 32: chosen by hand' in out
+    assert 'the handout would say Forget = ' in out and 'likeliest next words' in out
+    # the timings: both models warmed up, interleaved, with their spread, and where
+    timing = ' '.join(out[out.index('One training step') :].split())
+    assert 'both models compiled and warmed up first, their steps interleaved' in timing
+    assert re.search(r'LSTM \d+\.\d\d ms \(middle half [\d.]+-[\d.]+\)', timing)
+    assert 'cores' in timing and 'noise' in timing
+    page = (out_dir / 'report.html').read_text()
+    assert 'http' not in page and page.count('<figcaption>') == 13  # 6 per model, compare
 
 
 def test_trace_with_demo_params_writes_files(tmp_path, capsys):
     html, png = tmp_path / 't.html', tmp_path / 't.png'
-    args = ['trace', 'I love my friends', '--cell', 'gru', '--unit', '0']
+    args = ['trace', 'I love my friends', '--cell', 'gru', '--unit', '0', '--gate', 'r']
     assert cli.main(args + ['--html', str(html), '--png', str(png)]) == 0
     out = capsys.readouterr().out
     assert 'Step 4: "friends"' in out and 'Reset gate' in out
-    assert html.read_text().startswith('<!DOCTYPE html>')
+    assert 'r (unit 0):' in out  # --gate colours the tokens
+    page = html.read_text()
+    assert page.startswith('<!DOCTYPE html>') and '<option value="r" selected>' in page
     assert png.read_bytes().startswith(b'\x89PNG')
 
 
 def _error_of(args, capsys):
     code = cli.main(args)
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert code == 2
+    assert out == ''  # the error comes before any other output
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith('jaxrnn: error: ')
     assert 'Traceback' not in err
@@ -54,8 +64,17 @@ def test_user_errors_are_one_line(tmp_path, capsys):
     missing_dir = tmp_path / 'nope' / 'r.html'
     assert 'does not exist' in _error_of(['trace', 'i', '--html', str(missing_dir)], capsys)
     assert 'is a directory' in _error_of(['trace', 'i', '--png', str(tmp_path)], capsys)
-    assert 'unit must be in' in _error_of(['trace', 'i love', '--unit', '99'], capsys)
-    assert 'gate must be one of' in _error_of(['trace', 'i love', '--gate', 'q'], capsys)
+    assert '--unit must be in [0, 32)' in _error_of(['trace', 'i love', '--unit', '99'], capsys)
+    msg = _error_of(['trace', 'i love', '--gate', 'x'], capsys)
+    assert "--gate must be one of i, f, g, o, c, h for the lstm, got 'x'" in msg
+    msg = _error_of(['trace', 'i love', '--cell', 'gru', '--gate', 'f'], capsys)
+    assert 'one of r, z, n, h for the gru' in msg
+    # demo: every argument checked before it prints or trains anything
+    msg = _error_of(['demo', '--sentence', 'I love zebras', '--out', str(tmp_path / 'd')], capsys)
+    assert "'zebras' is not a word of the shipped corpus" in msg
+    assert '--unit must be in' in _error_of(['demo', '--unit', '32'], capsys)
+    assert '--steps must be at least 1' in _error_of(['demo', '--steps', '0'], capsys)
+    assert not (tmp_path / 'd').exists()
     if os.geteuid() != 0:  # root can write anywhere
         locked = tmp_path / 'locked'
         locked.mkdir(mode=0o500)

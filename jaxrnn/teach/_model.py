@@ -6,6 +6,7 @@ a vocabulary, training, saving and loading, and a traced run over a sentence.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.resources
 import re
 import time
@@ -179,8 +180,11 @@ class Trained:
       embed: the embedding size.
       hidden: the hidden size.
       losses: the training loss after each step (empty for a loaded model).
-      seconds: the training time in seconds, compilation included (``0.0`` for a loaded
-        model).
+      seconds: the training time in seconds, the sum of :attr:`step_seconds` (``0.0``
+        for a loaded model).
+      step_seconds: the time of each training step, measured after the update was
+        compiled and run once to warm up (empty for a loaded model).
+      compile_seconds: the time to compile the update and run the warm-up call.
 
     Examples:
       >>> from jaxrnn import teach
@@ -198,7 +202,9 @@ class Trained:
     embed: int = 16
     hidden: int = 32
     losses: tuple[float, ...] = ()
-    seconds: float = 0.0  # training time
+    seconds: float = 0.0  # training time, compilation excluded
+    step_seconds: tuple[float, ...] = ()
+    compile_seconds: float = 0.0
 
     @property
     def model(self) -> LanguageModel:
@@ -260,11 +266,72 @@ class Trained:
           >>> trace.f.shape, len(next_words)
           ((1, 3, 32), 3)
         """
+        tokens, trace, top = self.read(sentence, k=1)
+        return tokens, trace, [words[0][0] for words in top]
+
+    def read(self, sentence: str, k: int = 3):
+        """Runs the model over ``sentence`` with ``trace=True``, with the ``k``
+        likeliest next words after each step and their probabilities.
+
+        Args:
+          sentence: text whose tokens (:func:`tokenize`) are all in :attr:`vocab`.
+          k: how many next words per step (``1 <= k <= len(vocab)``).
+
+        Returns:
+          ``(tokens, trace, top)``: the ``t`` tokens; the ``LSTMTrace`` or ``GRUTrace``
+          (fields ``[1, t, hidden]``); and per step the ``k`` likeliest next words as
+          ``(word, probability)`` pairs, likeliest first (the softmax of the logits).
+
+        Raises:
+          TeachError: a word is not in the vocabulary, the sentence has none, or ``k``
+            is out of range.
+
+        Examples:
+          >>> from jaxrnn import teach
+          >>> tokens, trace, top = teach.shipped('lstm').read('I love myself')
+          >>> len(top), len(top[0])
+          (3, 3)
+          >>> word, p = top[0][0]
+          >>> word, 0 < p < 1
+          ('love', True)
+        """
+        if not 1 <= k <= len(self.vocab):
+            raise TeachError(f'k must be in [1, {len(self.vocab)}], got {k}.')
         tokens = tokenize(sentence)
         ids = self.ids(tokens)
         logits, trace = self.model.apply({'params': self.params}, ids[None], trace=True)
-        best = np.asarray(jnp.argmax(logits[0], axis=-1))
-        return tokens, trace, [self.vocab[k] for k in best]
+        probs = np.asarray(jax.nn.softmax(logits[0].astype(jnp.float32), axis=-1), np.float64)
+        order = np.argsort(-probs, axis=-1, kind='stable')[:, :k]
+        top = [
+            [(self.vocab[j], float(p[j])) for j in row] for row, p in zip(order, probs, strict=True)
+        ]
+        return tokens, trace, top
+
+    def corpus_trace(self):
+        """Runs the model over every sentence of :func:`corpus` (the words of its
+        vocabulary only) with ``trace=True``: what :func:`saturation` measures over.
+
+        Returns:
+          ``(trace, lengths)``: the ``LSTMTrace`` or ``GRUTrace``, fields ``[b, t,
+          hidden]`` with one sequence per sentence (padded), and each sentence's length
+          ``[b]``.
+
+        Examples:
+          >>> from jaxrnn import teach
+          >>> trace, lengths = teach.shipped('gru').corpus_trace()
+          >>> trace.z.shape, int(lengths.sum())  # [sentences, longest, hidden], all words
+          ((80, 10, 32), 496)
+        """
+        known = set(self.vocab)
+        sentences = [[w for w in s if w in known] for s in corpus()]
+        sentences = [s for s in sentences if s]
+        width = max(len(s) for s in sentences)
+        ids = np.zeros((len(sentences), width), np.int32)
+        for row, s in enumerate(sentences):
+            ids[row, : len(s)] = self.ids(s)
+        lengths = np.array([len(s) for s in sentences], np.int32)
+        _, trace = self.model.apply({'params': self.params}, ids, seq_lengths=lengths, trace=True)
+        return trace, lengths
 
     def save(self, path) -> None:
         """Writes the model to ``path``, a NumPy ``.npz`` file that :func:`load` reads.
@@ -373,14 +440,81 @@ def shipped(cell: str) -> Trained:
       >>> trained.cell, trained.embed, trained.hidden
       ('lstm', 16, 32)
       >>> tokens, trace, next_words = trained.trace('I love myself')
-      >>> print(teach.narrate(trace, tokens).text().splitlines()[0])
-      LSTM reads "i love myself" (averaged over 32 units).
+      >>> print(teach.narrate(trace, tokens, unit=3).text().splitlines()[0])
+      LSTM reads "i love myself", followed through unit 3 of 32: chosen by hand.
     """
     if cell not in CELLS:
         raise TeachError(f'unknown cell {cell!r}; choose one of {", ".join(CELLS)}.')
     path = importlib.resources.files('jaxrnn.teach').joinpath(f'data/{cell}.npz')
     with importlib.resources.as_file(path) as file:
         return load(file)
+
+
+def _batch(vocab: tuple[str, ...]):
+    """The corpus as one training batch: ``(inputs, targets, lengths, mask)``, every
+    sentence one padded sequence, the inputs all tokens but the last."""
+    sentences = corpus()
+    index = {w: k for k, w in enumerate(vocab)}
+    width = max(len(s) for s in sentences)
+    ids = np.zeros((len(sentences), width), np.int32)
+    for row, s in enumerate(sentences):
+        ids[row, : len(s)] = [index[w] for w in s]
+    lengths = np.array([len(s) - 1 for s in sentences], np.int32)  # inputs: all but last
+    mask = np.arange(width - 1)[None, :] < lengths[:, None]
+    return ids[:, :-1], ids[:, 1:], lengths, mask
+
+
+def _update(model: LanguageModel, vocab: tuple[str, ...], optimizer):
+    """The jitted training step ``(params, opt_state) -> (params, opt_state, loss)``:
+    one full-batch update of the masked mean next-token cross-entropy."""
+    inputs, targets, lengths, mask = _batch(vocab)
+
+    def loss_fn(params):
+        logits = model.apply({'params': params}, inputs, seq_lengths=lengths)
+        losses = optax.softmax_cross_entropy_with_integer_labels(logits, targets)
+        return jnp.sum(losses * mask) / jnp.sum(mask)
+
+    @jax.jit
+    def step(params, opt_state):
+        loss, grads = jax.value_and_grad(loss_fn)(params)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    return step
+
+
+def step_times(models: dict, rounds: int = 30, learning_rate: float = 1e-2) -> dict:
+    """The time of one training step of each model, measured fairly: every model's
+    update compiled and warmed up first, then ``rounds`` rounds in which each runs in
+    turn, the order rotating (the benchmark suite's method, :mod:`jaxrnn._timing`).
+
+    Args:
+      models: ``{name: Trained}`` (from :func:`train` or :func:`load`).
+      rounds: how many timed steps per model.
+      learning_rate: Adam's learning rate (the steps update copies; the models keep
+        their parameters).
+
+    Returns:
+      ``{name: stats}`` with ``median_s``, ``p25_s``, ``p75_s``, ``min_s``, ``rounds``
+      and ``times_s`` (seconds).
+
+    Examples:
+      >>> from jaxrnn import teach
+      >>> models = {cell: teach.shipped(cell) for cell in teach.CELLS}
+      >>> times = teach.step_times(models, rounds=3)
+      >>> sorted(times), times['gru']['rounds'], times['gru']['median_s'] > 0
+      (['gru', 'lstm'], 3, True)
+    """
+    from jaxrnn import _timing
+
+    runs = {}
+    for name, trained in models.items():
+        optimizer = optax.adam(learning_rate)
+        step = _update(trained.model, trained.vocab, optimizer)
+        state = (trained.params, optimizer.init(trained.params))
+        compiled = step.lower(*state).compile()
+        runs[name] = functools.partial(lambda c, s: jax.block_until_ready(c(*s)), compiled, state)
+    return _timing.interleaved(runs, rounds)
 
 
 def train(
@@ -415,9 +549,13 @@ def train(
       learning_rate: Adam's learning rate.
       progress: called as ``progress(step, loss)`` after each step (``step`` from 1).
 
+    The update is compiled and run once on the initial state (its result discarded)
+    before the steps are timed, so that every model's step times are warm: comparing
+    two models' ``step_seconds`` compares their steps, not who paid JAX's start-up.
+
     Returns:
-      The :class:`Trained` model with ``losses`` (one per step) and ``seconds`` (the
-      training loop's wall time, compilation included).
+      The :class:`Trained` model with ``losses`` (one per step), ``step_seconds`` (one
+      per step), ``seconds`` (their sum) and ``compile_seconds``.
 
     Raises:
       TeachError: ``cell`` is not one of :data:`CELLS`.
@@ -441,39 +579,33 @@ def train(
     """
     if cell not in CELLS:
         raise TeachError(f'unknown cell {cell!r}; choose one of {", ".join(CELLS)}.')
-    sentences = corpus()
-    vocab = vocabulary(sentences)
-    index = {w: k for k, w in enumerate(vocab)}
-    width = max(len(s) for s in sentences)
-    ids = np.zeros((len(sentences), width), np.int32)
-    for row, s in enumerate(sentences):
-        ids[row, : len(s)] = [index[w] for w in s]
-    lengths = np.array([len(s) - 1 for s in sentences], np.int32)  # inputs: all but last
-    inputs, targets = ids[:, :-1], ids[:, 1:]
-    mask = np.arange(width - 1)[None, :] < lengths[:, None]
-
+    vocab = vocabulary(corpus())
     model = LanguageModel(len(vocab), cell, embed, hidden)
+    inputs, _, _, _ = _batch(vocab)
     params = model.init(jax.random.key(seed), inputs)['params']
     optimizer = optax.adam(learning_rate)
     opt_state = optimizer.init(params)
-
-    def loss_fn(params):
-        logits = model.apply({'params': params}, inputs, seq_lengths=lengths)
-        losses = optax.softmax_cross_entropy_with_integer_labels(logits, targets)
-        return jnp.sum(losses * mask) / jnp.sum(mask)
-
-    @jax.jit
-    def step(params, opt_state):
-        loss, grads = jax.value_and_grad(loss_fn)(params)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
-
-    losses = []
+    step = _update(model, vocab, optimizer)
     start = time.perf_counter()
+    compiled = step.lower(params, opt_state).compile()
+    jax.block_until_ready(compiled(params, opt_state))  # warm-up, its result discarded
+    compile_seconds = time.perf_counter() - start
+    losses, times = [], []
     for k in range(steps):
-        params, opt_state, loss = step(params, opt_state)
-        losses.append(float(loss))
+        start = time.perf_counter()
+        params, opt_state, loss = compiled(params, opt_state)
+        losses.append(float(loss))  # waits for the step
+        times.append(time.perf_counter() - start)
         if progress is not None:
             progress(k + 1, losses[-1])
-    seconds = time.perf_counter() - start
-    return Trained(cell, vocab, jax.device_get(params), embed, hidden, tuple(losses), seconds)
+    return Trained(
+        cell,
+        vocab,
+        jax.device_get(params),
+        embed,
+        hidden,
+        tuple(losses),
+        float(sum(times)),
+        tuple(times),
+        compile_seconds,
+    )

@@ -1,20 +1,38 @@
 """Narration: the class role-play (one person per gate, each announcing its decision at
-every step), acted by a real network with the numbers of its trace.
+every step), acted by a real network with the numbers of its trace, followed through one
+*spotlight* unit whose arithmetic a learner can check by hand.
+
+Every number of the spotlight is printed to three decimals, and every result (a product,
+a sum, a ``tanh``) is computed from the *printed* numbers, rounded half up, so that the
+learner's hand arithmetic gives the same digits. The memory carried from step to step is
+the printed one; how far it drifts from the network's unrounded memory is measured and
+stated. Means over all units are printed on their own line, labelled as means, and never
+multiplied.
 
 Conventions, stated in every narration: the LSTM forget gate ``f`` is the share of the
 old memory *kept* (1 keeps all of it, 0 erases it); the GRU update gate ``z`` (PyTorch,
 Flax, cuDNN and Keras) is the share of the *old* state kept, ``1 - z`` the share taken
-from the candidate. The memory tracker's arithmetic is printed so that it adds up: the
-kept part plus the written part equals the new state, in the printed digits.
+from the candidate. The class handout counts both the other way; every narration says
+how to translate.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
 from jaxrnn.teach import _values
+
+COMPACT_AFTER = 12
+"""Narrations of more steps than this are compact by default: a table of the spotlight's
+numbers at every step, then the three most eventful steps narrated in full."""
+
+EVENTFUL = 3
+"""How many steps a compact narration narrates in full."""
 
 CONVENTIONS = {
     'lstm': (
@@ -30,63 +48,88 @@ CONVENTIONS = {
     ),
 }
 
+# The class handout (the role-play sheet "Be the Memory Network!"), translated: what its
+# numbers mean here, and where it contradicts itself.
+HANDOUT = {
+    'lstm': (
+        'The role-play handout counts the forget gate the other way round: its "Forget" '
+        'is the share ERASED, so its "Forget = 0.4 (keep 60%)" is f = 0.6 here, and '
+        "f = 1 - the handout's Forget at every step. The handout also contradicts itself: "
+        'after "Forget = 0.4 (keep 60%)" its memory update multiplies the old memory by '
+        '0.4, the share it said it erases, and "Forget = 0.2 (keep 80%)" is followed by '
+        '0.2 x the old memory. Its step 1, "Forget = 0 (keep all old memory)", is f = 1 '
+        'here; f = 0 would erase everything (at step 1 nothing is erased either way: the '
+        'memory starts at zero). Its forget and input values always add up to 1; in a '
+        'real LSTM f and i are separate gates and need not.'
+    ),
+    'gru': (
+        'The role-play handout counts the update gate the other way round: its "Update" '
+        'is the share of NEW information, so its "Update = 0.6 (60% new, 40% old)" is '
+        "z = 0.4 here, and z = 1 - the handout's Update at every step (its step 1, "
+        '"Update = 1 (100% new)", is z = 0). The handout also contradicts itself: its '
+        'background says the update gate controls how much OLD memory to keep (the '
+        'convention here) while its example uses the share of new; and it describes the '
+        'reset gate as deciding how much previous memory to erase, then uses "Reset = 1" '
+        'to keep everything. Its reset value means the same as r here: 1 lets all of the '
+        'old state into the candidate.'
+    ),
+}
 
-# Per cell kind, the gates' roles in speaking order, keyed by the trace's gate names:
-# ``(role, equation, meaning)``. In the templates ``{n}`` is the step, ``{p}`` the step
-# before; in a meaning ``{pct}`` is the value as a share, ``{rest}`` one minus it and
-# ``{value}`` the value itself.
-ROLES = {
+# Per cell kind, the roles' equations, keyed by the trace's names; ``{n}`` is the step,
+# ``{p}`` the step before.
+EQUATIONS = {
     'lstm': {
-        'f': (
-            'Forget gate',
-            'f = sigmoid(x_{n} W_f + h_{p} U_f + b_f)',
-            'keeps {pct} of the old memory c_{p}',
-        ),
-        'i': (
-            'Input gate',
-            'i = sigmoid(x_{n} W_i + h_{p} U_i + b_i)',
-            'writes {pct} of the candidate into memory',
-        ),
-        'g': (
-            'Candidate memory',
-            'g = tanh(x_{n} W_g + h_{p} U_g + b_g)',
-            'proposes {value} as new content (between -1 and 1)',
-        ),
-        'o': (
-            'Output gate',
-            'o = sigmoid(x_{n} W_o + h_{p} U_o + b_o)',
-            'shows {pct} of tanh(c_{n}) as the output h_{n}',
-        ),
+        'f': 'f = sigmoid(x_{n} W_f + h_{p} U_f + b_f)',
+        'i': 'i = sigmoid(x_{n} W_i + h_{p} U_i + b_i)',
+        'g': 'g = tanh(x_{n} W_g + h_{p} U_g + b_g)',
+        'c': 'c_{n} = f * c_{p} + i * g',
+        'o': 'o = sigmoid(x_{n} W_o + h_{p} U_o + b_o);  h_{n} = o * tanh(c_{n})',
     },
     'gru': {
-        'r': (
-            'Reset gate',
-            'r = sigmoid(x_{n} W_r + b_r + h_{p} U_r)',
-            "lets {pct} of the old state's recurrent term into the candidate",
-        ),
-        'z': (
-            'Update gate',
-            'z = sigmoid(x_{n} W_z + b_z + h_{p} U_z)',
-            'keeps {pct} of the old state h_{p}, takes {rest} from the candidate',
-        ),
-        'n': (
-            'Candidate memory',
-            'n = tanh(x_{n} W_n + b_n + r * (h_{p} U_n + b_hn))',
-            'proposes {value} as the new state (between -1 and 1)',
-        ),
+        'r': 'r = sigmoid(x_{n} W_r + b_r + h_{p} U_r)',
+        'z': 'z = sigmoid(x_{n} W_z + b_z + h_{p} U_z)',
+        'n': 'n = tanh(x_{n} W_n + b_n + r * (h_{p} U_n + b_hn))',
+        'h': 'h_{n} = z * h_{p} + (1 - z) * n',
     },
 }
 
-# Per cell kind, the memory tracker: ``(equation, its short form, the output's
-# equation or '')``.
-TRACKER = {
-    'lstm': (
-        'c_{n} = f * c_{p} + i * g;  h_{n} = o * tanh(c_{n})',
-        'c_{n} = f*c_{p} + i*g',
-        'h_{n} = o*tanh(c_{n})',
-    ),
-    'gru': ('h_{n} = z * h_{p} + (1 - z) * n', 'h_{n} = z*h_{p} + (1-z)*n', ''),
+# The spotlight's numbers per step, in the order of the compact table's columns.
+COLUMNS = {
+    'lstm': ('old', 'f', 'i', 'g', 'kept', 'written', 'c', 'o', 'tanh', 'h'),
+    'gru': ('old', 'r', 'z', 'write', 'n', 'kept', 'written', 'h'),
 }
+HEADERS = {
+    'old': {'lstm': 'c_(t-1)', 'gru': 'h_(t-1)'},
+    'kept': {'lstm': 'f*c_(t-1)', 'gru': 'z*h_(t-1)'},
+    'written': {'lstm': 'i*g', 'gru': '(1-z)*n'},
+    'tanh': {'lstm': 'tanh(c)'},
+    'write': {'gru': '1-z'},
+}
+
+_MILLI = Decimal('0.001')
+
+
+def rounded(x: float | Decimal) -> Decimal:
+    """``x`` to three decimals, half up, as a :class:`~decimal.Decimal` (no ``-0.000``)."""
+    d = (x if isinstance(x, Decimal) else Decimal(float(x))).quantize(_MILLI, ROUND_HALF_UP)
+    return d if d != 0 else Decimal('0.000')
+
+
+def _v(d: Decimal) -> str:
+    return f'{d:.3f}'
+
+
+def _t(d: Decimal) -> str:
+    """An operand: negative values in parentheses (``0.2 x (-0.1)``)."""
+    return _v(d) if d >= 0 else f'({_v(d)})'
+
+
+def _pct(d: Decimal) -> str:
+    return f'{d * 100:.1f}%'
+
+
+def _signed(d: Decimal) -> str:
+    return f'+{_v(d)}' if d > 0 else _v(d)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,19 +138,19 @@ class Line:
 
     Attributes:
       role: who speaks (``'Forget gate'``).
-      symbol: the quantity (``'f'``), or ``''`` for the input provider.
-      equation: the equation the role applies.
-      mean: the value averaged over hidden units (``nan`` for the input provider).
-      unit: the chosen unit's value, or ``None``.
-      words: what the value means, in words, with its numbers.
+      symbol: the quantity announced (``'f'``; ``'c'`` or ``'h'`` for the memory
+        tracker), or ``''`` for a line without one (the input provider, the means, the
+        readout).
+      value: the spotlight unit's printed value (three decimals), or ``None``.
+      words: what the role says, with its numbers and arithmetic.
+      equation: the equation the role applies at this step, or ``''``.
     """
 
     role: str
     symbol: str
-    equation: str
-    mean: float
-    unit: float | None
+    value: Decimal | None
     words: str
+    equation: str = ''
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,72 +160,122 @@ class Step:
     Attributes:
       index: the step, from 1, in reading order.
       token: the token read at this step.
+      numbers: the spotlight unit's printed numbers at this step, by name (LSTM ``old``
+        (``c_(t-1)``), ``f, i, g, kept, written, c, o, tanh, h``; GRU ``old``
+        (``h_(t-1)``), ``r, z, write`` (``1 - z``), ``n, kept, written, h``).
       lines: one :class:`Line` per role, in speaking order.
     """
 
     index: int
     token: str
+    numbers: Mapping[str, Decimal]
     lines: tuple[Line, ...]
+
+    @property
+    def change(self) -> Decimal:
+        """How far the spotlight's memory moved at this step, ``|new - old|``."""
+        new = self.numbers['c' if 'c' in self.numbers else 'h']
+        return abs(new - self.numbers['old'])
 
 
 @dataclasses.dataclass(frozen=True)
 class Narration:
-    """The role-play of one sentence, made by :func:`narrate`; ``str()`` renders it as
-    text (:meth:`text`).
+    """The role-play of one sentence, followed through one spotlight unit; made by
+    :func:`narrate`. ``str()`` renders it as text (:meth:`text`).
 
     Attributes:
       cell: ``'lstm'`` or ``'gru'``.
       tokens: the ``t`` tokens read.
-      unit: the hidden unit also reported, or ``None``.
-      hidden: the number of hidden units ``h`` the means are over.
-      convention: the sentence stating what the gates' values mean (printed second).
-      steps: one per token, in reading order; each has ``index`` (from 1), ``token`` and
-        ``lines``, one per role in speaking order, each with ``role`` (who speaks,
-        ``'Forget gate'``), ``symbol`` (``'f'``; ``'c'`` or ``'h'`` for the memory
-        tracker's update; ``''`` for a role without a value), ``equation`` (the role's
-        equation at that step, or ``''``), ``mean`` (the value averaged over the units;
-        ``nan`` without a value), ``unit`` (the chosen unit's value, or ``None``) and
-        ``words`` (what it says).
+      unit: the spotlight unit whose arithmetic is printed.
+      reason: why that unit (chosen automatically, or given).
+      hidden: the number of hidden units ``h``.
+      convention: what the gates' values mean here.
+      handout: the role-play handout's numbers translated, and its contradictions.
+      drift: the largest difference between the printed memory and the network's
+        unrounded memory over the sentence (the rounding's only effect).
+      steps: one :class:`Step` per token, in reading order, each narrated in full.
+      compact: whether :meth:`text` shows a table of every step and narrates only the
+        :attr:`eventful` steps.
+      eventful: the indices (from 1) of the steps a compact text narrates in full: the
+        three where the spotlight's memory moved the most.
 
     Examples:
       >>> from jaxrnn import teach
       >>> tokens, trace, _ = teach.shipped('gru').trace('I love myself')
-      >>> narration = teach.narrate(trace, tokens)
-      >>> narration.cell, narration.tokens, narration.hidden
-      ('gru', ('i', 'love', 'myself'), 32)
+      >>> narration = teach.narrate(trace, tokens, unit=3)
+      >>> narration.cell, narration.tokens, narration.unit, narration.hidden
+      ('gru', ('i', 'love', 'myself'), 3, 32)
       >>> [line.role for line in narration.steps[1].lines]
-      ['Input provider', 'Reset gate', 'Update gate', 'Candidate memory', 'Memory tracker']
-      >>> line = narration.steps[1].lines[2]
-      >>> line.symbol, line.equation
-      ('z', 'z = sigmoid(x_2 W_z + b_z + h_1 U_z)')
-      >>> bool(0 < line.mean < 1)
+      ['Input provider', 'Reset gate', 'Update gate', 'Candidate', 'Memory tracker', 'All units']
+      >>> numbers = narration.steps[1].numbers
+      >>> numbers['h'] == numbers['kept'] + numbers['written']  # exact in the printed digits
       True
     """
 
     cell: str
     tokens: tuple[str, ...]
-    unit: int | None
+    unit: int
+    reason: str
     hidden: int
     convention: str
+    handout: str
+    drift: float
     steps: tuple[Step, ...]
+    compact: bool = False
+    eventful: tuple[int, ...] = ()
+
+    def table(self) -> list[str]:
+        """The spotlight's numbers at every step as fixed-width text rows (a header
+        first): the step, the token, then :data:`COLUMNS`, and the readout's likeliest
+        word when the narration has one."""
+        names = COLUMNS[self.cell]
+        heads = [HEADERS.get(name, {}).get(self.cell, name) for name in names]
+        width = max(len(t) for t in self.tokens) + 2
+        head = f'{"t":>3}  {"token":<{width}}' + ''.join(f'{h:>10}' for h in heads)
+        rows = [head]
+        for step in self.steps:
+            cells = ''.join(f'{_v(step.numbers[name]):>10}' for name in names)
+            rows.append(f'{step.index:>3}  {step.token:<{width}}{cells}')
+        return rows
 
     def text(self) -> str:
         """The narration as text.
 
-        A heading line naming the cell, the sentence and what the numbers are over; the
-        convention; then per step a line ``Step n: "token"`` and, indented, one line
-        ``Role: words`` per role, each followed by its equation (indented further).
+        A heading naming the cell, the sentence and the spotlight unit (and why), the
+        rounding rule, the convention and the handout's translation; then either every
+        step (a line ``Step n: "token"``, then one line ``Role: words`` per role, the
+        equations at the first step narrated) or, when :attr:`compact`, the table of
+        every step followed by the :attr:`eventful` steps in full.
         """
         name = self.cell.upper()
-        where = f'averaged over {self.hidden} units' + (
-            f'; [unit {self.unit}] is one unit' if self.unit is not None else ''
-        )
-        out = [f'{name} reads "{" ".join(self.tokens)}" ({where}).', self.convention, '']
-        for step in self.steps:
+        state = 'c' if self.cell == 'lstm' else 'h'
+        out = [
+            f'{name} reads "{" ".join(self.tokens)}", followed through unit {self.unit} of '
+            f'{self.hidden}: {self.reason}.',
+            'Every number of unit '
+            f'{self.unit} is rounded to 3 decimals, and every result is computed from the '
+            'printed numbers (rounded half up), so you get the same digits by hand; the '
+            f"printed memory {state} differs from the network's unrounded one by at most "
+            f'{self.drift:.4f} in this sentence.',
+            self.convention,
+            'Handout: ' + self.handout,
+            '',
+        ]
+        shown = self.steps
+        if self.compact:
+            out.append(
+                f'{len(self.steps)} steps: unit {self.unit} at every step (columns as in '
+                f'the steps below), then the {len(self.eventful)} steps where its memory '
+                'moved the most, in full.'
+            )
+            out.extend(self.table())
+            out.append('')
+            shown = tuple(s for s in self.steps if s.index in self.eventful)
+        for k, step in enumerate(shown):
             out.append(f'Step {step.index}: "{step.token}"')
             for line in step.lines:
                 out.append(f'  {line.role}: {line.words}')
-                if line.equation:
+                if line.equation and k == 0:
                     out.append(f'      {line.equation}')
             out.append('')
         return '\n'.join(out).rstrip() + '\n'
@@ -191,78 +284,159 @@ class Narration:
         return self.text()
 
 
-def _f(v: float) -> str:
-    return f'{v:.3f}'
+def _memory_words(old: Decimal, kept: Decimal, written: Decimal, new: Decimal) -> str:
+    """What happened to the memory, in words."""
+    if abs(kept) >= 2 * abs(written):
+        how = 'mostly kept'
+    elif abs(written) >= 2 * abs(kept):
+        how = 'mostly new content'
+    else:
+        how = 'a mix of kept and new'
+    if old * new < 0 and min(abs(old), abs(new)) >= Decimal('0.05'):
+        how += ', and it changed sign'
+    return f'from {_v(old)} to {_v(new)}: {how}'
 
 
-def _pct(v: float) -> str:
-    return f'{100 * v:.0f}%'
+def _lstm_numbers(net: Mapping[str, float], old: Decimal) -> dict[str, Decimal]:
+    f, i, g, o = (rounded(net[k]) for k in 'figo')
+    kept, written = rounded(f * old), rounded(i * g)
+    c = kept + written
+    tanh = rounded(Decimal(math.tanh(float(c))))
+    h = rounded(o * tanh)
+    return dict(old=old, f=f, i=i, g=g, kept=kept, written=written, c=c, o=o, tanh=tanh, h=h)
 
 
-def _term(v: float) -> str:
-    """A printed addend: negative values in parentheses (``0.2 + (-0.1)``)."""
-    return _f(v) if v >= 0 else f'({_f(v)})'
+def _gru_numbers(net: Mapping[str, float], old: Decimal) -> dict[str, Decimal]:
+    r, z, n = (rounded(net[k]) for k in 'rzn')
+    write = 1 - z
+    kept, written = rounded(z * old), rounded(write * n)
+    return dict(old=old, r=r, z=z, write=write, n=n, kept=kept, written=written, h=kept + written)
 
 
-def _sum_line(kept: float, total: float) -> tuple[str, str, str]:
-    """Printed ``kept + written = total`` that adds up in three decimals: the total and
-    the kept part are rounded, the written part is their difference, which is within
-    0.001 of the written value because ``kept + written = total``."""
-    t = round(total, 3)
-    k = round(kept, 3)
-    w = round(t - k, 3)
-    return _term(k), _term(w), _f(t)
-
-
-def _meaning(template: str, v: float, n: int, p: int) -> str:
-    return template.format(n=n, p=p, pct=_pct(v), rest=_pct(1 - v), value=_f(v))
-
-
-def _gate_line(
-    kind: str, gate: str, n: int, mean: float, unit: int | None, one: float | None
-) -> Line:
-    """One gate's line at step ``n`` (1-based): its mean, and ``unit``'s value ``one``."""
-    role, equation, meaning = ROLES[kind][gate]
+def _lstm_lines(x: Mapping[str, Decimal], n: int, u: int) -> list[Line]:
     p = n - 1
-    words = f'{gate} = {_f(mean)} on average: {_meaning(meaning, mean, n, p)}'
-    if unit is not None and one is not None:
-        words += f' [unit {unit}: {gate} = {_f(one)}, {_meaning(meaning, one, n, p)}]'
-    return Line(role, gate, equation.format(n=n, p=p), mean, one, words)
+    eq = {k: e.format(n=n, p=p) for k, e in EQUATIONS['lstm'].items()}
+    old = x['old']
+    start = ' (zero at the start: nothing to keep, whatever f is)' if p == 0 else ''
+    return [
+        Line(
+            'Forget gate',
+            'f',
+            x['f'],
+            f"f = {_v(x['f'])}: keeps {_pct(x['f'])} of unit {u}'s old memory c_{p} = "
+            f'{_v(old)}{start}; the handout would say Forget = {_v(1 - x["f"])}.',
+            eq['f'],
+        ),
+        Line(
+            'Input gate',
+            'i',
+            x['i'],
+            f'i = {_v(x["i"])}: writes {_pct(x["i"])} of the candidate into the memory.',
+            eq['i'],
+        ),
+        Line(
+            'Candidate',
+            'g',
+            x['g'],
+            f'g = {_v(x["g"])}: proposes {_signed(x["g"])} as new content for the memory '
+            f'({"up" if x["g"] >= 0 else "down"}; between -1 and 1).',
+            eq['g'],
+        ),
+        Line(
+            'Memory tracker',
+            'c',
+            x['c'],
+            f'kept = f x c_{p} = {_v(x["f"])} x {_t(old)} = {_v(x["kept"])}; '
+            f'written = i x g = {_v(x["i"])} x {_t(x["g"])} = {_v(x["written"])}; '
+            f'c_{n} = kept + written = {_v(x["kept"])} + {_t(x["written"])} = {_v(x["c"])}. '
+            f"Unit {u}'s memory went " + _memory_words(old, x['kept'], x['written'], x['c']) + '.',
+            eq['c'],
+        ),
+        Line(
+            'Output gate',
+            'o',
+            x['o'],
+            f'o = {_v(x["o"])}: shows {_pct(x["o"])} of tanh(c_{n}) as the output: '
+            f'tanh({_v(x["c"])}) = {_v(x["tanh"])}; h_{n} = o x tanh(c_{n}) = '
+            f'{_v(x["o"])} x {_t(x["tanh"])} = {_v(x["h"])}.',
+            eq['o'],
+        ),
+    ]
 
 
-def _tracker_line(one: _values.Row, t: int, unit: int | None) -> Line:
-    """The memory tracker's line: ``state = keep * old + write * new``, worded as kept +
-    written = total on average, with the factors for one unit when ``unit`` is given
-    (and, for the LSTM, the output that reads the new memory)."""
-    n, p = t + 1, t
-    equation, short, output = (x.format(n=n, p=p) for x in TRACKER[one.kind.name])
-    keep, write, new, old, kept, _, total = (a[t] for a in one.split)
-    k, w, tot = _sum_line(float(np.mean(kept)), float(np.mean(total)))
-    words = f'{short}: kept {k} + written {w} = {tot} on average'
-    if unit is not None:
-        ku, wu, tu = _sum_line(float(kept[unit]), float(total[unit]))
-        words += (
-            f' [unit {unit}: {_f(keep[unit])} x {_term(old[unit])} + {_f(write[unit])} x '
-            f'{_term(new[unit])} = {ku} + {wu} = {tu}]'
-        )
-    if output:
-        h = one.fields['h'][t]
-        words += f'; {output} = {_f(float(np.mean(h)))} on average' + (
-            '' if unit is None else f' [unit {unit}: {_f(float(h[unit]))}]'
-        )
+def _gru_lines(x: Mapping[str, Decimal], n: int, u: int) -> list[Line]:
+    p = n - 1
+    eq = {k: e.format(n=n, p=p) for k, e in EQUATIONS['gru'].items()}
+    old = x['old']
+    return [
+        Line(
+            'Reset gate',
+            'r',
+            x['r'],
+            f"r = {_v(x['r'])}: lets {_pct(x['r'])} of the old state's recurrent term into "
+            'the candidate (it shapes n; it does not touch the memory directly).',
+            eq['r'],
+        ),
+        Line(
+            'Update gate',
+            'z',
+            x['z'],
+            f"z = {_v(x['z'])}: keeps {_pct(x['z'])} of unit {u}'s old state h_{p} = "
+            f'{_v(old)} and takes 1 - z = 1 - {_v(x["z"])} = {_v(x["write"])} from the '
+            f'candidate; the handout would say Update = {_v(x["write"])}.',
+            eq['z'],
+        ),
+        Line(
+            'Candidate',
+            'n',
+            x['n'],
+            f'n = {_v(x["n"])}: proposes {_signed(x["n"])} as the new state '
+            f'({"up" if x["n"] >= 0 else "down"}; between -1 and 1).',
+            eq['n'],
+        ),
+        Line(
+            'Memory tracker',
+            'h',
+            x['h'],
+            f'kept = z x h_{p} = {_v(x["z"])} x {_t(old)} = {_v(x["kept"])}; '
+            f'written = (1 - z) x n = {_v(x["write"])} x {_t(x["n"])} = {_v(x["written"])}; '
+            f'h_{n} = kept + written = {_v(x["kept"])} + {_t(x["written"])} = {_v(x["h"])}. '
+            f"Unit {u}'s state went " + _memory_words(old, x['kept'], x['written'], x['h']) + '.',
+            eq['h'],
+        ),
+    ]
+
+
+def _means_line(one: _values.Row, t: int) -> Line:
+    """The means over all units at step ``t``, labelled as such."""
+    kind = one.kind
+    names = [*kind.gates, kind.state]
+    parts = [f'{name} {np.mean(one.fields[name][t]):.3f}' for name in names]
+    parts.append(f'|{kind.state}| {np.mean(np.abs(one.fields[kind.state][t])):.3f}')
     return Line(
-        'Memory tracker',
-        one.kind.state,
-        equation,
-        float(np.mean(total)),
-        None if unit is None else float(total[unit]),
-        words,
+        'All units',
+        '',
+        None,
+        f'means over all {one.hidden} units (each a mean of that quantity; means are not '
+        'multiplied with each other): ' + ', '.join(parts) + '.',
     )
 
 
-def _line(role: str, words: str) -> Line:
-    """A line without a quantity (the input provider, the readout)."""
-    return Line(role, '', '', float('nan'), None, words)
+def _share(p: float) -> str:
+    """A probability as a percentage, ``'<1%'`` below 0.5% and ``'>99%'`` above 99.5%."""
+    return '<1%' if p < 0.005 else '>99%' if p > 0.995 else f'{100 * p:.0f}%'
+
+
+def _readout_line(prediction, n: int, hidden: int) -> Line:
+    if isinstance(prediction, str):
+        return Line('Readout', '', None, f'from h_{n}, the model expects "{prediction}" next.')
+    words = ', '.join(f'"{w}" {_share(float(p))}' for w, p in prediction)
+    return Line(
+        'Readout',
+        '',
+        None,
+        f'from all {hidden} units of h_{n}, the likeliest next words: {words}.',
+    )
 
 
 def narrate(
@@ -270,79 +444,85 @@ def narrate(
     tokens,
     *,
     unit: int | None = None,
+    spotlight: str = 'change',
     batch: int = 0,
     initial=None,
     predictions=None,
+    compact: bool | None = None,
 ) -> Narration:
-    """The role-play narration of an LSTM or GRU trace: at every step, each gate (a
-    role) announces its value and what it does, with the trace's numbers.
+    """The role-play narration of an LSTM or GRU trace, followed through one spotlight
+    unit: at every step each gate (a role) announces the unit's value and what it does to
+    the unit's memory, and the memory tracker does the arithmetic.
 
-    The roles, in speaking order, and the equations they announce (``x_n`` the input at
-    step ``n``, ``h_p`` and ``c_p`` the state before it; ``*`` elementwise)::
+    The roles, in speaking order (``x_n`` the input at step ``n``, ``h_p`` and ``c_p``
+    the state before it; ``*`` elementwise)::
 
       Input provider   passes x_n (the embedding of the token) to every gate
       LSTM  Forget gate       f = sigmoid(x_n W_f + h_p U_f + b_f)   share of c_p kept
             Input gate        i = sigmoid(x_n W_i + h_p U_i + b_i)   share of g written
-            Candidate memory  g = tanh(x_n W_g + h_p U_g + b_g)
-            Output gate       o = sigmoid(x_n W_o + h_p U_o + b_o)   share of tanh(c_n) shown
-            Memory tracker    c_n = f * c_p + i * g;  h_n = o * tanh(c_n)
+            Candidate         g = tanh(x_n W_g + h_p U_g + b_g)
+            Memory tracker    c_n = f * c_p + i * g   (kept + written)
+            Output gate       o = sigmoid(x_n W_o + h_p U_o + b_o);  h_n = o * tanh(c_n)
       GRU   Reset gate        r = sigmoid(x_n W_r + b_r + h_p U_r)
             Update gate       z = sigmoid(x_n W_z + b_z + h_p U_z)   share of h_p kept
-            Candidate memory  n = tanh(x_n W_n + b_n + r * (h_p U_n + b_hn))
-            Memory tracker    h_n = z * h_p + (1 - z) * n
-      Readout          the predicted next word (only with predictions)
+            Candidate         n = tanh(x_n W_n + b_n + r * (h_p U_n + b_hn))
+            Memory tracker    h_n = z * h_p + (1 - z) * n   (kept + written)
+      All units        the means over all units of every gate and of the state
+      Readout          the likeliest next words (only with predictions)
 
-    At step 1 the memory tracker also says that the state starts at zeros (when
-    ``initial`` is not given). Each value is the mean over the ``h`` units, and, with
-    ``unit``, that unit's value. The memory tracker prints the update as kept + written
-    = new state (``f * c_p`` + ``i * g`` for the LSTM, ``z * h_p`` + ``(1 - z) * n`` for
-    the GRU), rounded so that it adds up in the printed three decimals. The numbers come
-    from the trace, and the state before each step from the previous step's ``c`` or
-    ``h`` (from ``initial`` at step 1).
+    The spotlight's numbers are rounded to three decimals, half up, and every product,
+    sum and ``tanh`` is computed from the printed numbers, so a learner gets the same
+    digits by hand. The memory carried to the next step is the printed one; the
+    narration states how far it drifts from the network's unrounded memory
+    (:attr:`Narration.drift`). The gates' values come from the trace, the state before
+    step 1 from ``initial`` (zeros by default).
 
     Args:
       trace: an ``LSTMTrace`` or ``GRUTrace`` (fields ``[t, h]`` or ``[b, t, h]``,
         batch-major, in input order, as a forward layer returns it).
       tokens: the ``t`` tokens read (strings), one per step.
-      unit: also report this hidden unit's values (``0 <= unit < h``).
+      unit: the spotlight unit (``0 <= unit < h``); by default chosen by ``spotlight``.
+      spotlight: how to choose the unit when ``unit`` is not given: ``'change'``, the
+        unit whose memory moved the most in one step, or ``'erase'``, the unit whose
+        keeping gate erased the most in one step (:data:`jaxrnn.teach.SPOTLIGHTS`).
       batch: which sequence of a batched trace.
       initial: the initial carry of that sequence (LSTM ``(c, h)``, GRU ``h``, each
         ``[h]``); zeros by default.
-      predictions: optionally, the word a readout predicts after each step (``t``
-        strings, as :meth:`Trained.trace` returns them); announced by a last role, the
-        readout.
+      predictions: optionally, after each step, the likeliest next words as ``t`` lists
+        of ``(word, probability)`` pairs (as :meth:`Trained.read` returns them), or ``t``
+        strings; announced by a last role, the readout.
+      compact: print a table of every step and only the three most eventful steps in
+        full; by default when the sentence has more than
+        :data:`~jaxrnn.teach.COMPACT_AFTER` (12) steps.
 
     Returns:
       A :class:`Narration`; ``str()`` of it is the text.
 
     Raises:
       TypeError: ``trace`` is not an ``LSTMTrace`` or ``GRUTrace``.
-      ValueError: ``tokens`` or ``predictions`` do not have one entry per step, or
-        ``unit`` is out of range.
+      ValueError: ``tokens`` or ``predictions`` do not have one entry per step, ``unit``
+        is out of range, or ``spotlight`` is unknown.
 
     Examples:
       >>> from jaxrnn import teach
       >>> trained = teach.shipped('lstm')
-      >>> tokens, trace, next_words = trained.trace('I love myself')
-      >>> narration = teach.narrate(trace, tokens, unit=3, predictions=next_words)
+      >>> tokens, trace, top = trained.read('I love myself')
+      >>> narration = teach.narrate(trace, tokens, predictions=top)
       >>> print(narration)
-      LSTM reads "i love myself" (averaged over 32 units; [unit 3] is one unit).
-      Gates are shares between 0 and 1. f is the share of the old memory c kept ...
-      <BLANKLINE>
+      LSTM reads "i love myself", followed through unit ... of 32: its c changed the most ...
+      ...
       Step 1: "i"
-        Input provider: passes x_1 = "i" (its embedding) to every gate.
-        Memory tracker: starts empty: c_0 and h_0 are all zeros, so nothing old is kept yet.
-        Forget gate: f = ... on average: keeps ...% of the old memory c_0 [unit 3: f = ...]
+        Input provider: passes x_1, the embedding of "i", to every gate.
+        Forget gate: f = ...: keeps ...% of unit ...'s old memory c_0 = 0.000 (zero at the ...
             f = sigmoid(x_1 W_f + h_0 U_f + b_f)
       ...
-        Memory tracker: c_1 = f*c_0 + i*g: kept 0.000 + written ... on average [unit 3: ...]
-            c_1 = f * c_0 + i * g;  h_1 = o * tanh(c_1)
-        Readout: from h_1, the model expects "..." next.
-      <BLANKLINE>
-      Step 2: "love"
+        Memory tracker: kept = f x c_0 = ... x 0.000 = 0.000; written = i x g = ...
       ...
-      >>> len(narration.steps), len(str(narration).splitlines())
-      (3, 45)
+        Readout: from all 32 units of h_1, the likeliest next words: "love" ...%, ...
+      ...
+      >>> step = narration.steps[2]
+      >>> step.numbers['c'] == step.numbers['kept'] + step.numbers['written']
+      True
     """
     kind = _values.kind_of(trace, who='narrate')
     one = _values.row(trace, batch, initial=initial, kind=kind)
@@ -352,34 +532,48 @@ def narrate(
         raise ValueError(f'tokens has {len(tokens)} entries but the trace has {steps} steps.')
     if predictions is not None and len(predictions) != steps:
         raise ValueError(f'predictions has {len(predictions)} entries for {steps} steps.')
-    if unit is not None and not 0 <= unit < hidden:
+    if unit is None:
+        choice = _values.spotlight(one, tokens, spotlight)
+        unit, reason = choice.unit, choice.reason
+    elif not 0 <= unit < hidden:
         raise ValueError(f'unit must be in [0, {hidden}), got {unit}.')
-    roles = ROLES[kind.name]
-    means = {g: _values.summary(one.fields[g]) for g in roles}
-    ones = {g: _values.summary(one.fields[g], unit) for g in roles}
-    out = []
+    else:
+        reason = 'chosen by hand'
+    numbers = _lstm_numbers if kind.name == 'lstm' else _gru_numbers
+    lines_of = _lstm_lines if kind.name == 'lstm' else _gru_lines
+    old = rounded(one.initial[kind.state][unit])
+    out, drift = [], 0.0
     for t in range(steps):
+        net = {name: float(a[t, unit]) for name, a in one.fields.items()}
+        x = numbers(net, old)
+        for name in kind.carry:  # the printed state against the network's
+            drift = max(drift, abs(float(x[name]) - net[name]))
         lines = [
-            _line(
-                'Input provider', f'passes x_{t + 1} = "{tokens[t]}" (its embedding) to every gate.'
-            )
+            Line(
+                'Input provider',
+                '',
+                None,
+                f'passes x_{t + 1}, the embedding of "{tokens[t]}", to every gate.',
+            ),
+            *lines_of(x, t + 1, unit),
+            _means_line(one, t),
         ]
-        if t == 0 and initial is None:
-            zero = ' and '.join(f'{name}_0' for name in kind.carry)
-            verb = 'are' if len(kind.carry) > 1 else 'is'
-            lines.append(
-                _line(
-                    'Memory tracker',
-                    f'starts empty: {zero} {verb} all zeros, so nothing old is kept yet.',
-                )
-            )
-        for gate in roles:
-            value = None if unit is None else float(ones[gate][t])
-            lines.append(_gate_line(kind.name, gate, t + 1, float(means[gate][t]), unit, value))
-        lines.append(_tracker_line(one, t, unit))
         if predictions is not None:
-            lines.append(
-                _line('Readout', f'from h_{t + 1}, the model expects "{predictions[t]}" next.')
-            )
-        out.append(Step(t + 1, tokens[t], tuple(lines)))
-    return Narration(kind.name, tokens, unit, hidden, CONVENTIONS[kind.name], tuple(out))
+            lines.append(_readout_line(predictions[t], t + 1, hidden))
+        out.append(Step(t + 1, tokens[t], x, tuple(lines)))
+        old = x[kind.state]
+    compact = steps > COMPACT_AFTER if compact is None else compact
+    ranked = sorted(out, key=lambda s: (-s.change, s.index))[:EVENTFUL]
+    return Narration(
+        kind.name,
+        tokens,
+        unit,
+        reason,
+        hidden,
+        CONVENTIONS[kind.name],
+        HANDOUT[kind.name],
+        drift,
+        tuple(out),
+        compact,
+        tuple(sorted(s.index for s in ranked)) if compact else (),
+    )

@@ -108,8 +108,10 @@ def show(
     unit: int | None = None,
     console: Console | None = None,
 ) -> None:
-    """Prints the narration (if given), the :func:`coloured_tokens` and the
-    :func:`step_table` of the first sequence of ``trace``: what ``jaxrnn trace`` prints.
+    """Prints the :func:`coloured_tokens` and the :func:`step_table` of the first
+    sequence of ``trace``; with a narration, the narration and the tokens coloured for
+    its spotlight unit instead (the narration has the spotlight's numbers): what
+    ``jaxrnn trace`` prints.
 
     Args:
       trace: an ``LSTMTrace`` or ``GRUTrace`` (fields ``[t, h]``, or ``[b, t, h]`` of
@@ -118,7 +120,8 @@ def show(
       narration: a :class:`Narration` of the same trace, printed first as plain text.
       gate: the gate that colours the tokens; by default the one that keeps the old
         state (LSTM ``f``, GRU ``z``).
-      unit: show this hidden unit instead of the mean over units.
+      unit: show this hidden unit instead of the mean over units (with a narration:
+        instead of its spotlight unit).
       console: the rich console to print to; by default a new one on standard output.
 
     Raises:
@@ -131,14 +134,22 @@ def show(
       >>> from jaxrnn import teach
       >>> tokens, trace, _ = teach.shipped('lstm').trace('I love myself')
       >>> console = Console(file=io.StringIO(), width=100)
-      >>> teach.show(trace, tokens, narration=teach.narrate(trace, tokens), console=console)
+      >>> teach.show(trace, tokens, console=console)
       >>> lines = console.file.getvalue().splitlines()
       >>> print(lines[0])
-      LSTM reads "i love myself" (averaged over 32 units).
+      f (mean over units):  i 0.62  love 0.55  myself 0.57
       >>> print(lines[-6])
       ┃ t ┃ token  ┃     i ┃     f ┃     g ┃     o ┃     c ┃     h ┃
+      >>> console = Console(file=io.StringIO(), width=100)
+      >>> narration = teach.narrate(trace, tokens, unit=3)
+      >>> teach.show(trace, tokens, narration=narration, console=console)
+      >>> print(console.file.getvalue().splitlines()[-1])
+      f (unit 3):  i 0.14  love 0.27  myself 0.09
     """
     console = console or Console()
-    if narration is not None:
-        console.print(narration.text(), markup=False, highlight=False, soft_wrap=True)
-    console.print(view(trace, tokens, gate=gate, unit=unit))
+    if narration is None:
+        console.print(view(trace, tokens, gate=gate, unit=unit))
+        return
+    console.print(narration.text(), markup=False, highlight=False, soft_wrap=True)
+    unit = narration.unit if unit is None else unit
+    console.print(coloured_tokens(trace, tokens, gate=gate, unit=unit))

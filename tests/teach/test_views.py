@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from rich.console import Console
@@ -81,12 +83,67 @@ def test_html_report_is_self_contained(traced, tmp_path):
     path = teach.write_report(
         tmp_path / 'r.html',
         'test',
-        [dict(name=kind, trace=trace, tokens=TOKENS, narration=story, unit=0)],
+        [dict(name=kind, trace=trace, tokens=TOKENS, narration=story, gate='h')],
     )
     page = path.read_text()
     assert page.startswith('<!DOCTYPE html>') and len(page) > 20000
-    assert page.count('data:image/png;base64,') == 1
-    for marker in ('http://', 'https://', '<link', '<script', 'src="//', 'url('):
+    assert page.count('data:image/png;base64,') == 2  # the highway and the saturation
+    for marker in ('http://', 'https://', '<link', 'src="//', '<script src', '@import'):
         assert marker not in page
-    first = story.steps[0].lines[2]
-    assert f'{first.mean:.3f}' in page
+    assert re.findall(r'url\((?!#)', page) == []  # only the SVG's own arrow markers
+    assert page.count('<figure') == page.count('<figcaption>') == 6
+    assert '<option value="h" selected>' in page  # the gate shown first
+    keep = 'f' if kind == 'lstm' else 'z'
+    assert f'{keep} = {story.steps[0].numbers[keep]:.3f}' in page  # the narration
+    with pytest.raises(ValueError, match='gate must be one of'):
+        teach.report_html(
+            't', [dict(name=kind, trace=trace, tokens=TOKENS, narration=story, gate='q')]
+        )
+
+
+def test_heatmaps_sort_units_and_mark_the_spotlight(traced):
+    kind, trace, _ = traced
+    fig = teach.gate_heatmaps(trace, TOKENS, unit=2)
+    one = _values.row(trace)
+    keep = one.fields[one.kind.keep].mean(axis=0)
+    order = _values.unit_order(one)
+    assert np.all(np.diff(keep[order]) <= 0)  # the units that keep the most on top
+    row = int(np.flatnonzero(order == 2)[0])
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert len(panels) == (6 if kind == 'lstm' else 4)
+    for ax in panels:
+        (frame,) = ax.patches
+        assert frame.get_y() == row - 0.5 and frame.get_width() == T
+        marked = [t for t in ax.get_yticklabels() if t.get_color() == 'crimson']
+        assert [t.get_text() for t in marked] == ['2']
+    hw = teach.highway(trace, TOKENS, unit=2)
+    assert hw.axes[0].get_title().split(',')[1].strip().startswith('unit 2')
+
+
+def test_signed_fields_are_drawn_signed(traced):
+    kind, trace, _ = traced
+    one = _values.row(trace)
+    h = one.fields['h']
+    t, u = np.unravel_index(np.argmin(h), h.shape)
+    assert h[t, u] < -0.05
+    strip = _values.gate_strip(trace, TOKENS, 'h', int(u), 0)
+    red, green, blue = (int(strip.cells[t][2][k : k + 2], 16) for k in (1, 3, 5))
+    assert red == 255 and green < 250 and blue < 250  # negative: red, not white
+    assert _values.colour(0.0, True) == '#ffffff'
+    assert _values.colour(-1.0, True) == '#ff0000' and _values.colour(1.0, True) == '#0066ff'
+
+
+def test_figures_widen_with_the_input():
+    rng = np.random.default_rng(0)
+    steps = 60
+    lstm = kernels.LSTMParams(
+        *(rng.standard_normal(s).astype(np.float32) for s in ((3, 32), (8, 32), (32,)))
+    )
+    _, _, trace = kernels.lstm(
+        lstm, rng.standard_normal((1, steps, 3)).astype(np.float32), trace=True
+    )
+    tokens = [f'w{k}' for k in range(steps)]
+    fig = teach.gate_heatmaps(trace, tokens)
+    width = fig.get_size_inches()[0]
+    assert width >= 0.2 * steps  # at least 0.2 inch a token
+    assert '(60 tokens)' in fig.get_suptitle() and len(fig.get_suptitle()) < 100
