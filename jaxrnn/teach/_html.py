@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from jaxrnn.teach import _figures, _values
-from jaxrnn.teach._narrate import COLUMNS, EQUATIONS, HEADERS, Narration
+from jaxrnn.teach._narrate import COLUMNS, EQUATIONS, HEADERS, Narration, share
 
 
 def _asset(name: str) -> str:
@@ -180,7 +180,7 @@ def _table_html(narration: Narration, top) -> str:
         )
         out += [f'<td>{step.numbers[n]:.3f}</td>' for n in names]
         if top is not None:
-            words = ', '.join(f'{w} {100 * p:.0f}%' for w, p in top[step.index - 1])
+            words = ', '.join(f'{w} {share(p)}' for w, p in top[step.index - 1])
             out.append(f'<td class="w">{html.escape(words)}</td>')
         out.append('</tr>')
     out.append('</table></div>')
@@ -202,9 +202,7 @@ def _data(one: _values.Row, narration: Narration, gate: str) -> dict:
         'initial': np.round(one.initial[kind.state], 4).tolist(),
         'signed': [n for n in names if _values.signed(kind, n)],
         'labels': labels,
-        'equations': {
-            n: EQUATIONS[kind.name].get(n, EQUATIONS[kind.name].get(kind.state, '')) for n in names
-        },
+        'equations': {n: EQUATIONS[kind.name][n] for n in names},
         'printed': [{k: float(v) for k, v in s.numbers.items()} for s in narration.steps],
     }
 

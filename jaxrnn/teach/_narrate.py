@@ -84,6 +84,7 @@ EQUATIONS = {
         'g': 'g = tanh(x_{n} W_g + h_{p} U_g + b_g)',
         'c': 'c_{n} = f * c_{p} + i * g',
         'o': 'o = sigmoid(x_{n} W_o + h_{p} U_o + b_o);  h_{n} = o * tanh(c_{n})',
+        'h': 'h_{n} = o * tanh(c_{n})',
     },
     'gru': {
         'r': 'r = sigmoid(x_{n} W_r + b_r + h_{p} U_r)',
@@ -422,7 +423,7 @@ def _means_line(one: _values.Row, t: int) -> Line:
     )
 
 
-def _share(p: float) -> str:
+def share(p: float) -> str:
     """A probability as a percentage, ``'<1%'`` below 0.5% and ``'>99%'`` above 99.5%."""
     return '<1%' if p < 0.005 else '>99%' if p > 0.995 else f'{100 * p:.0f}%'
 
@@ -430,7 +431,7 @@ def _share(p: float) -> str:
 def _readout_line(prediction, n: int, hidden: int) -> Line:
     if isinstance(prediction, str):
         return Line('Readout', '', None, f'from h_{n}, the model expects "{prediction}" next.')
-    words = ', '.join(f'"{w}" {_share(float(p))}' for w, p in prediction)
+    words = ', '.join(f'"{w}" {share(float(p))}' for w, p in prediction)
     return Line(
         'Readout',
         '',

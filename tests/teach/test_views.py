@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -93,6 +94,10 @@ def test_html_report_is_self_contained(traced, tmp_path):
     assert re.findall(r'url\((?!#)', page) == []  # only the SVG's own arrow markers
     assert page.count('<figure') == page.count('<figcaption>') == 6
     assert '<option value="h" selected>' in page  # the gate shown first
+    data = json.loads(re.search(r'class="data">(.*?)</script>', page).group(1))
+    for name, equation in data['equations'].items():  # each field's own equation on hover
+        assert equation.startswith(f'{name} = ') or equation.startswith(f'{name}_{{n}} = ')
+    assert set(data['equations']) == set(trace._fields)
     keep = 'f' if kind == 'lstm' else 'z'
     assert f'{keep} = {story.steps[0].numbers[keep]:.3f}' in page  # the narration
     with pytest.raises(ValueError, match='gate must be one of'):
