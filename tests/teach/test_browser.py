@@ -40,6 +40,14 @@ OVERFLOW = """() => {
   return {bad, scroll: document.documentElement.scrollWidth, width};
 }"""
 
+# The table cells whose text takes more than one line.
+WRAPPED = """() => [...document.querySelectorAll('.fig-table td, .fig-table th')].filter((td) => {
+  const range = document.createRange();
+  range.selectNodeContents(td);
+  const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+  return tops.size > 1;
+}).map((td) => td.textContent)"""
+
 
 def _chromium() -> str | None:
     for name in ('chromium', 'chromium-browser', 'google-chrome'):
@@ -100,6 +108,9 @@ def test_report_fits_and_every_figure_has_a_caption(browser, report, width, tmp_
     page, errors = _open(browser, path, WIDTHS[width])
     fit = page.evaluate(OVERFLOW)
     assert fit['bad'] == [] and fit['scroll'] <= fit['width'], fit
+    # no number of the spotlight tables wraps onto a second line (they scroll instead)
+    wrapped = page.evaluate(WRAPPED)
+    assert wrapped == [], wrapped[:5]
     figures = page.locator('figure')
     assert figures.count() == 6 * len(stories)
     for k in range(figures.count()):
