@@ -2,8 +2,9 @@
 
 * ``jaxrnn demo``: trains the two teaching models (a word-level LSTM and GRU over the
   corpus that ships with jaxrnn, see :func:`jaxrnn.teach.train`), traces a sentence with
-  both, prints each narration and gate table, and writes a self-contained HTML report,
-  the figures and the trained weights into a folder.
+  both, prints each narration and a fair timing of one training step of each, and writes a
+  self-contained interactive HTML report, the figures and the trained weights into a
+  folder.
 * ``jaxrnn trace SENTENCE [--cell lstm|gru]``: the same views for one model reading one
   sentence: the shipped weights (:func:`jaxrnn.teach.shipped`), or ``--params`` from a
   demo run.
@@ -37,6 +38,7 @@ import jaxrnn.linen as jl
 from jaxrnn import _extras, _timing, convert
 
 DEFAULT_SENTENCE = 'I love myself'
+DEMO_HIDDEN = 32  # the hidden size of the demo's models, as the shipped ones
 
 
 class UserError(Exception):
@@ -172,9 +174,9 @@ def _check_gate(gate: str | None, cell: str) -> None:
         )
 
 
-def _check_unit(unit: int | None, hidden: int) -> None:
+def _check_unit(unit: int | None, hidden: int, models: str = 'this model') -> None:
     if unit is not None and not 0 <= unit < hidden:
-        raise UserError(f'--unit must be in [0, {hidden}) for this model, got {unit}.')
+        raise UserError(f'--unit must be in [0, {hidden}) for {models}, got {unit}.')
 
 
 def trace(sentence, cell, params=None, unit=None, gate=None, html=None, png=None) -> int:
@@ -220,7 +222,7 @@ def demo(out='jaxrnn-demo', sentence=DEFAULT_SENTENCE, steps=300, unit=None, qui
 
     if steps < 1:
         raise UserError(f'--steps must be at least 1, got {steps}.')
-    _check_unit(unit, 32)  # the demo's models have 32 hidden units
+    _check_unit(unit, DEMO_HIDDEN, f"the demo's models ({DEMO_HIDDEN} hidden units)")
     out_dir = pathlib.Path(out)
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f'--out {out!r} is a file, not a folder.')
@@ -229,10 +231,10 @@ def demo(out='jaxrnn-demo', sentence=DEFAULT_SENTENCE, steps=300, unit=None, qui
     unknown = [w for w in tokens if w not in vocab]
     if unknown or not tokens:
         raise teach.TeachError(
-            f'{unknown[0]!r} is not a word of the shipped corpus; the demo trains on it, so '
-            'use its words (see jaxrnn/teach/data/corpus.txt).'
+            f'--sentence: {unknown[0]!r} is not a word of the shipped corpus; the demo trains '
+            'on it, so use its words (see jaxrnn/teach/data/corpus.txt).'
             if unknown
-            else 'the sentence has no words.'
+            else '--sentence has no words.'
         )
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -259,7 +261,9 @@ def demo(out='jaxrnn-demo', sentence=DEFAULT_SENTENCE, steps=300, unit=None, qui
             def advance(k: int, loss: float, task=task) -> None:
                 progress.update(task, completed=k, loss=loss)
 
-            models[cell] = teach.train(cell, steps=steps, seed=0, progress=advance)
+            models[cell] = teach.train(
+                cell, steps=steps, seed=0, hidden=DEMO_HIDDEN, progress=advance
+            )
     sections, traces, spots = [], {}, {}
     for cell, trained in models.items():
         words, gate_trace, top = trained.read(sentence)

@@ -65,12 +65,12 @@ def _tokens_axis(ax, tokens):
 
 
 def _scale(kind: _values.Kind, name: str, values: np.ndarray) -> tuple[str, float, float]:
-    """The colour map and range of field ``name``, as in the terminal and HTML views:
-    white to blue on [0, 1] for the gates; red (negative), white (0), blue (positive)
-    for the candidates and states (``c`` on its largest magnitude when that exceeds 1)."""
+    """The colour map and range of field ``name`` (``values [t, h]``), as in the terminal
+    and HTML views: white to blue on [0, 1] for the gates; red (negative), white (0), blue
+    (positive) for the candidates and states (:func:`~jaxrnn.teach._values.scale`)."""
     if not _values.signed(kind, name):
         return 'Blues', 0.0, 1.0
-    top = max(1.0, float(np.max(np.abs(values)))) if name == 'c' else 1.0
+    top = _values.scale(kind, name, values)
     return 'RdBu', -top, top
 
 
@@ -123,7 +123,7 @@ def fields(kind: _values.Kind) -> tuple[str, ...]:
 
 def _spot(one: _values.Row, tokens, unit: int | None) -> int:
     if unit is None:
-        return _values.spotlight(one, tokens).unit
+        return _values.spotlight(one).unit
     if not 0 <= unit < one.hidden:
         raise ValueError(f'unit must be in [0, {one.hidden}), got {unit}.')
     return unit
@@ -189,10 +189,9 @@ def highway(
       LSTM   c_t = f * c_(t-1) + i * g          kept = f * c_(t-1), written = i * g
       GRU    h_t = z * h_(t-1) + (1 - z) * n    kept = z * h_(t-1), written = (1 - z) * n
 
-    Per step, a bar from 0 to ``kept`` (blue) and on it a bar from ``kept`` to ``kept +
-    written`` (orange), both signed, and the state as a black line: the bars end where
-    the line is. These are the spotlight unit's numbers, the ones :func:`narrate` prints
-    (unrounded here).
+    Per step, two signed bars side by side, ``kept`` (blue, left) and ``written``
+    (orange, right), and the new state, their sum, as a black line. These are the
+    spotlight unit's numbers, the ones :func:`narrate` prints (unrounded here).
 
     Args:
       trace: an ``LSTMTrace`` or ``GRUTrace`` (fields ``[t, h]`` or ``[b, t, h]``).
@@ -234,12 +233,12 @@ def highway(
     steps = np.arange(len(tokens))
     carried_label, written_label, state_label = HIGHWAY[kind.name]
     ax.axhline(0, color='0.6', linewidth=0.8)
-    ax.bar(steps, kept, color='tab:blue', label=carried_label)
-    ax.bar(steps, written, bottom=kept, color='tab:orange', label=written_label)
+    ax.bar(steps - 0.2, kept, width=0.4, color='tab:blue', label=carried_label)
+    ax.bar(steps + 0.2, written, width=0.4, color='tab:orange', label=written_label)
     ax.plot(steps, state, '.-', color='black', label=state_label)
     ax.set_ylabel(f'unit {u}', color=SPOT)
-    low = min(0.0, float(np.min(np.minimum(kept, kept + written))))
-    high = max(0.0, float(np.max(np.maximum(kept, kept + written))))
+    low = min(0.0, float(np.min([kept, written, state])))
+    high = max(0.0, float(np.max([kept, written, state])))
     span = max(high - low, 1e-3)
     wide = len(tokens) >= 12  # a wide axes: the legend in one row
     ax.set_ylim(low - 0.05 * span, high + (0.5 if wide else 0.9) * span)  # legend room
@@ -320,6 +319,7 @@ def saturation(
 
     Raises:
       TypeError: ``trace`` is not an ``LSTMTrace`` or ``GRUTrace``.
+      ValueError: ``unit`` is out of range.
 
     Examples:
       >>> from jaxrnn import teach
@@ -329,6 +329,9 @@ def saturation(
       ('Figure', 'LSTM gate saturation per unit, over 496 steps')
     """
     fractions = saturation_fractions(trace, batch=batch, lengths=lengths)
+    hidden = np.shape(trace.h)[-1]
+    if unit is not None and not 0 <= unit < hidden:
+        raise ValueError(f'unit must be in [0, {hidden}), got {unit}.')
     count = sum(one.steps for one in _values.rows(trace, batch=batch, lengths=lengths))
     fig = None
     if ax is None:

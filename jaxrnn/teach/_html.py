@@ -133,6 +133,7 @@ _DIAGRAM_CAPTIONS = {
 
 
 def figure_png(fig: Figure, dpi: int = 100) -> bytes:
+    """``fig`` as PNG bytes at ``dpi``."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format='png', dpi=dpi)
     return buffer.getvalue()
@@ -188,6 +189,13 @@ def _table_html(narration: Narration, top) -> str:
 
 
 def _data(one: _values.Row, narration: Narration, gate: str) -> dict:
+    """The section's data for ``report.js``, as JSON: ``cell``, ``tokens`` (``t``),
+    ``spot`` (the spotlight unit), ``gate`` (the field shown first), ``state`` (``'c'``
+    or ``'h'``), ``order`` (the units, sorted), ``fields`` (``{name: [t][h]}``, 4
+    decimals), ``initial`` (the state before step 1, ``[h]``), ``signed`` (the fields on
+    a signed scale), ``scales`` (``{name: divisor}``, :func:`_values.scale`), ``labels``
+    and ``equations`` (``{name: text}``, ``{n}``/``{p}`` the step and the one before) and
+    ``printed`` (per step, the narration's printed numbers of the spotlight)."""
     kind = one.kind
     names = _figures.fields(kind)
     labels = {name: _figures.label(kind, name) for name in names}
@@ -201,6 +209,7 @@ def _data(one: _values.Row, narration: Narration, gate: str) -> dict:
         'fields': {n: np.round(one.fields[n], 4).tolist() for n in names},
         'initial': np.round(one.initial[kind.state], 4).tolist(),
         'signed': [n for n in names if _values.signed(kind, n)],
+        'scales': {n: _values.scale(kind, n, one.fields[n]) for n in names},
         'labels': labels,
         'equations': {n: EQUATIONS[kind.name][n] for n in names},
         'printed': [{k: float(v) for k, v in s.numbers.items()} for s in narration.steps],
@@ -235,7 +244,9 @@ def _section(index: int, section: dict) -> str:
         f'<p>{html.escape(kind.title)} reads "{html.escape(" ".join(tokens))}" '
         f'({len(tokens)} tokens, {one.hidden} units). The spotlight is unit {spot}: '
         f'{html.escape(narration.reason)}. Its numbers are printed step by step below, '
-        'with their arithmetic; it is marked in red in every figure.</p>',
+        'with their arithmetic; it is the unit the controls start on, "(spotlight)" in the '
+        'unit menu, and red in the heatmap, the highway and the saturation figure. '
+        f'{html.escape(narration.rounding())}</p>',
         f'<p class="note">{html.escape(narration.convention)}</p>',
         f'<details><summary>Translating the role-play handout</summary><p>'
         f'{html.escape(narration.handout)}</p></details>',
@@ -285,10 +296,11 @@ def _section(index: int, section: dict) -> str:
         _figure(
             _figures.highway(trace, tokens, unit=spot),
             f'{kind.title} memory highway, unit {spot}',
-            f'The memory highway of unit {spot}: at every step, the new {state} as the sum '
-            f'of what was kept from the old {state} (blue bar, from 0) and what was written '
-            '(orange bar, stacked on it); both can be negative. The black line is the new '
-            f'{state}: the bars end where it is. Same numbers as the narration (unrounded).',
+            f'The memory highway of unit {spot}: at every step, what was kept from the old '
+            f'{state} (blue bar, left) and what was written (orange bar, right), both signed, '
+            f'and the new {state}, their sum (black line). A long blue bar and a short orange '
+            'one: the memory was carried; the reverse: it was rewritten. Same numbers as the '
+            'narration (unrounded).',
         )
     )
     corpus = section.get('corpus')

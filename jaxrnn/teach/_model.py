@@ -180,11 +180,9 @@ class Trained:
       embed: the embedding size.
       hidden: the hidden size.
       losses: the training loss after each step (empty for a loaded model).
-      seconds: the training time in seconds, the sum of :attr:`step_seconds` (``0.0``
-        for a loaded model).
-      step_seconds: the time of each training step, measured after the update was
-        compiled and run once to warm up (empty for a loaded model).
-      compile_seconds: the time to compile the update and run the warm-up call.
+      seconds: the training time in seconds, measured after the update was compiled and
+        run once to warm up (``0.0`` for a loaded model). One model's steps, timed
+        alone: to compare two models' speed, use :func:`step_times`.
 
     Examples:
       >>> from jaxrnn import teach
@@ -203,8 +201,6 @@ class Trained:
     hidden: int = 32
     losses: tuple[float, ...] = ()
     seconds: float = 0.0  # training time, compilation excluded
-    step_seconds: tuple[float, ...] = ()
-    compile_seconds: float = 0.0
 
     @property
     def model(self) -> LanguageModel:
@@ -550,12 +546,11 @@ def train(
       progress: called as ``progress(step, loss)`` after each step (``step`` from 1).
 
     The update is compiled and run once on the initial state (its result discarded)
-    before the steps are timed, so that every model's step times are warm: comparing
-    two models' ``step_seconds`` compares their steps, not who paid JAX's start-up.
+    before the steps are timed, so ``seconds`` leaves out compilation; it still times
+    this model alone (:func:`step_times` compares models fairly).
 
     Returns:
-      The :class:`Trained` model with ``losses`` (one per step), ``step_seconds`` (one
-      per step), ``seconds`` (their sum) and ``compile_seconds``.
+      The :class:`Trained` model with ``losses`` (one per step) and ``seconds``.
 
     Raises:
       TeachError: ``cell`` is not one of :data:`CELLS`.
@@ -586,26 +581,14 @@ def train(
     optimizer = optax.adam(learning_rate)
     opt_state = optimizer.init(params)
     step = _update(model, vocab, optimizer)
-    start = time.perf_counter()
     compiled = step.lower(params, opt_state).compile()
     jax.block_until_ready(compiled(params, opt_state))  # warm-up, its result discarded
-    compile_seconds = time.perf_counter() - start
-    losses, times = [], []
+    losses, seconds = [], 0.0
     for k in range(steps):
         start = time.perf_counter()
         params, opt_state, loss = compiled(params, opt_state)
         losses.append(float(loss))  # waits for the step
-        times.append(time.perf_counter() - start)
+        seconds += time.perf_counter() - start
         if progress is not None:
             progress(k + 1, losses[-1])
-    return Trained(
-        cell,
-        vocab,
-        jax.device_get(params),
-        embed,
-        hidden,
-        tuple(losses),
-        float(sum(times)),
-        tuple(times),
-        compile_seconds,
-    )
+    return Trained(cell, vocab, jax.device_get(params), embed, hidden, tuple(losses), seconds)

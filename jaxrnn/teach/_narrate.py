@@ -3,8 +3,8 @@ every step), acted by a real network with the numbers of its trace, followed thr
 *spotlight* unit whose arithmetic a learner can check by hand.
 
 Every number of the spotlight is printed to three decimals, and every result (a product,
-a sum, a ``tanh``) is computed from the *printed* numbers, rounded half up, so that the
-learner's hand arithmetic gives the same digits. The memory carried from step to step is
+a sum, a ``tanh``) is computed from the *printed* numbers, halves rounded away from zero,
+so that the learner's hand arithmetic gives the same digits. The memory carried from step to step is
 the printed one; how far it drifts from the network's unrounded memory is measured and
 stated. Means over all units are printed on their own line, labelled as means, and never
 multiplied.
@@ -58,15 +58,17 @@ HANDOUT = {
         'after "Forget = 0.4 (keep 60%)" its memory update multiplies the old memory by '
         '0.4, the share it said it erases, and "Forget = 0.2 (keep 80%)" is followed by '
         '0.2 x the old memory. Its step 1, "Forget = 0 (keep all old memory)", is f = 1 '
-        'here; f = 0 would erase everything (at step 1 nothing is erased either way: the '
-        'memory starts at zero). Its forget and input values always add up to 1; in a '
-        'real LSTM f and i are separate gates and need not.'
+        'here; f = 0 would erase everything (at its step 1 nothing is erased either way: the '
+        'handout starts with no memory). Its forget and input values always add up to 1; '
+        'in a real LSTM f and i are separate gates and need not. And it lists an output '
+        'gate but never uses one: its h is the memory itself, where here h = o x tanh(c).'
     ),
     'gru': (
         'The role-play handout counts the update gate the other way round: its "Update" '
         'is the share of NEW information, so its "Update = 0.6 (60% new, 40% old)" is '
         "z = 0.4 here, and z = 1 - the handout's Update at every step (its step 1, "
-        '"Update = 1 (100% new)", is z = 0). The handout also contradicts itself: its '
+        '"Update = 1 (100% new information)", is z = 0). The handout also contradicts '
+        'itself: its '
         'background says the update gate controls how much OLD memory to keep (the '
         'convention here) while its example uses the share of new; and it describes the '
         'reset gate as deciding how much previous memory to erase, then uses "Reset = 1" '
@@ -108,10 +110,12 @@ HEADERS = {
 }
 
 _MILLI = Decimal('0.001')
+_CARRIED = {'lstm': ('c', 'h'), 'gru': ('h',)}
 
 
 def rounded(x: float | Decimal) -> Decimal:
-    """``x`` to three decimals, half up, as a :class:`~decimal.Decimal` (no ``-0.000``)."""
+    """``x`` to three decimals, halves away from zero (``ROUND_HALF_UP``: 0.0125 -> 0.013,
+    -0.0125 -> -0.013), as a :class:`~decimal.Decimal` (no ``-0.000``)."""
     d = (x if isinstance(x, Decimal) else Decimal(float(x))).quantize(_MILLI, ROUND_HALF_UP)
     return d if d != 0 else Decimal('0.000')
 
@@ -165,12 +169,16 @@ class Step:
         (``c_(t-1)``), ``f, i, g, kept, written, c, o, tanh, h``; GRU ``old``
         (``h_(t-1)``), ``r, z, write`` (``1 - z``), ``n, kept, written, h``).
       lines: one :class:`Line` per role, in speaking order.
+      readout: the likeliest next words after this step, ``(word, probability)`` pairs
+        (the probability ``None`` when only the word was given); empty without
+        predictions.
     """
 
     index: int
     token: str
     numbers: Mapping[str, Decimal]
     lines: tuple[Line, ...]
+    readout: tuple[tuple[str, float | None], ...] = ()
 
     @property
     def change(self) -> Decimal:
@@ -192,8 +200,9 @@ class Narration:
       hidden: the number of hidden units ``h``.
       convention: what the gates' values mean here.
       handout: the role-play handout's numbers translated, and its contradictions.
-      drift: the largest difference between the printed memory and the network's
-        unrounded memory over the sentence (the rounding's only effect).
+      drift: the largest difference between a printed state (LSTM ``c`` and ``h``, GRU
+        ``h``) and the network's unrounded one over the sentence (the rounding's only
+        effect).
       steps: one :class:`Step` per token, in reading order, each narrated in full.
       compact: whether :meth:`text` shows a table of every step and narrates only the
         :attr:`eventful` steps.
@@ -227,17 +236,29 @@ class Narration:
 
     def table(self) -> list[str]:
         """The spotlight's numbers at every step as fixed-width text rows (a header
-        first): the step, the token, then :data:`COLUMNS`, and the readout's likeliest
-        word when the narration has one."""
+        first): the step, the token, then :data:`COLUMNS`, and, with predictions, the
+        likeliest next words (``next``)."""
         names = COLUMNS[self.cell]
         heads = [HEADERS.get(name, {}).get(self.cell, name) for name in names]
         width = max(len(t) for t in self.tokens) + 2
         head = f'{"t":>3}  {"token":<{width}}' + ''.join(f'{h:>10}' for h in heads)
-        rows = [head]
+        readout = any(step.readout for step in self.steps)
+        rows = [head + ('  next' if readout else '')]
         for step in self.steps:
             cells = ''.join(f'{_v(step.numbers[name]):>10}' for name in names)
-            rows.append(f'{step.index:>3}  {step.token:<{width}}{cells}')
+            words = '  ' + _words(step.readout) if readout else ''
+            rows.append(f'{step.index:>3}  {step.token:<{width}}{cells}{words}')
         return rows
+
+    def rounding(self) -> str:
+        """The sentence that states the rounding rule and the measured drift."""
+        names = ' and '.join(_CARRIED[self.cell])
+        return (
+            f'Every number of unit {self.unit} is rounded to 3 decimals (halves away from '
+            'zero), and every result is computed from the printed numbers, so you get the '
+            f"same digits by hand; the printed {names} differ from the network's unrounded "
+            f'ones by at most {self.drift:.4f} in this sentence.'
+        )
 
     def text(self) -> str:
         """The narration as text.
@@ -249,15 +270,10 @@ class Narration:
         every step followed by the :attr:`eventful` steps in full.
         """
         name = self.cell.upper()
-        state = 'c' if self.cell == 'lstm' else 'h'
         out = [
             f'{name} reads "{" ".join(self.tokens)}", followed through unit {self.unit} of '
             f'{self.hidden}: {self.reason}.',
-            'Every number of unit '
-            f'{self.unit} is rounded to 3 decimals, and every result is computed from the '
-            'printed numbers (rounded half up), so you get the same digits by hand; the '
-            f"printed memory {state} differs from the network's unrounded one by at most "
-            f'{self.drift:.4f} in this sentence.',
+            self.rounding(),
             self.convention,
             'Handout: ' + self.handout,
             '',
@@ -299,6 +315,14 @@ def _memory_words(old: Decimal, kept: Decimal, written: Decimal, new: Decimal) -
 
 
 def _lstm_numbers(net: Mapping[str, float], old: Decimal) -> dict[str, Decimal]:
+    """One LSTM step of one unit in printed digits, from the network's gate values
+    ``net`` (floats) and the printed old memory ``old``::
+
+      f, i, g, o = rounded(net)            (the network's gates, 3 decimals)
+      kept = rounded(f * old)              written = rounded(i * g)
+      c = kept + written                   (exact: both have 3 decimals)
+      tanh = rounded(tanh(c))              h = rounded(o * tanh)
+    """
     f, i, g, o = (rounded(net[k]) for k in 'figo')
     kept, written = rounded(f * old), rounded(i * g)
     c = kept + written
@@ -308,6 +332,13 @@ def _lstm_numbers(net: Mapping[str, float], old: Decimal) -> dict[str, Decimal]:
 
 
 def _gru_numbers(net: Mapping[str, float], old: Decimal) -> dict[str, Decimal]:
+    """One GRU step of one unit in printed digits, from the network's gate values ``net``
+    and the printed old state ``old``::
+
+      r, z, n = rounded(net)               write = 1 - z (exact)
+      kept = rounded(z * old)              written = rounded(write * n)
+      h = kept + written
+    """
     r, z, n = (rounded(net[k]) for k in 'rzn')
     write = 1 - z
     kept, written = rounded(z * old), rounded(write * n)
@@ -318,7 +349,7 @@ def _lstm_lines(x: Mapping[str, Decimal], n: int, u: int) -> list[Line]:
     p = n - 1
     eq = {k: e.format(n=n, p=p) for k, e in EQUATIONS['lstm'].items()}
     old = x['old']
-    start = ' (zero at the start: nothing to keep, whatever f is)' if p == 0 else ''
+    start = ' (zero at the start: nothing to keep, whatever f is)' if p == 0 and old == 0 else ''
     return [
         Line(
             'Forget gate',
@@ -408,6 +439,24 @@ def _gru_lines(x: Mapping[str, Decimal], n: int, u: int) -> list[Line]:
     ]
 
 
+def _reason(choice: _values.Choice, steps: list[Step], kind: _values.Kind, hidden: int) -> str:
+    """Why the spotlight was chosen, with the narration's own printed numbers."""
+    step = steps[choice.step]
+    n, state = step.index, kind.state
+    old, new = step.numbers['old'], step.numbers[state]
+    where = f'at step {n} ("{step.token}")'
+    if choice.by == 'change':
+        return (
+            f'its {state} changed the most in one step of all {hidden} units: '
+            f'{state}_{n - 1} = {_v(old)} -> {state}_{n} = {_v(new)} {where}'
+        )
+    keep = step.numbers[kind.keep]
+    return (
+        f'its {kind.keep} gate erased the most in one step of all {hidden} units: '
+        f'{kind.keep} = {_v(keep)} on {state}_{n - 1} = {_v(old)} {where}'
+    )
+
+
 def _means_line(one: _values.Row, t: int) -> Line:
     """The means over all units at step ``t``, labelled as such."""
     kind = one.kind
@@ -426,6 +475,17 @@ def _means_line(one: _values.Row, t: int) -> Line:
 def share(p: float) -> str:
     """A probability as a percentage, ``'<1%'`` below 0.5% and ``'>99%'`` above 99.5%."""
     return '<1%' if p < 0.005 else '>99%' if p > 0.995 else f'{100 * p:.0f}%'
+
+
+def _words(readout) -> str:
+    """``'"love" 27%, "my" 20%'`` (or ``'"love"'`` without probabilities)."""
+    return ', '.join(f'"{w}"' + ('' if p is None else f' {share(p)}') for w, p in readout)
+
+
+def _readout(prediction) -> tuple[tuple[str, float | None], ...]:
+    if isinstance(prediction, str):
+        return ((prediction, None),)
+    return tuple((str(w), float(p)) for w, p in prediction)
 
 
 def _readout_line(prediction, n: int, hidden: int) -> Line:
@@ -471,12 +531,15 @@ def narrate(
       All units        the means over all units of every gate and of the state
       Readout          the likeliest next words (only with predictions)
 
-    The spotlight's numbers are rounded to three decimals, half up, and every product,
-    sum and ``tanh`` is computed from the printed numbers, so a learner gets the same
-    digits by hand. The memory carried to the next step is the printed one; the
+    The spotlight's numbers are rounded to three decimals (halves away from zero), and
+    every product, sum and ``tanh`` is computed from the printed numbers, so a learner
+    gets the same digits by hand. The memory carried to the next step is the printed one; the
     narration states how far it drifts from the network's unrounded memory
     (:attr:`Narration.drift`). The gates' values come from the trace, the state before
-    step 1 from ``initial`` (zeros by default).
+    step 1 from ``initial`` (zeros by default). The GRU's equations are printed in the
+    reset-after form (jaxrnn's default, as PyTorch and cuDNN); a trace of a
+    ``reset_after=False`` GRU has the same r, z, n and h, but its candidate is
+    ``tanh(x W_n + b_n + (r * h_p) U_n)``.
 
     Args:
       trace: an ``LSTMTrace`` or ``GRUTrace`` (fields ``[t, h]`` or ``[b, t, h]``,
@@ -533,13 +596,13 @@ def narrate(
         raise ValueError(f'tokens has {len(tokens)} entries but the trace has {steps} steps.')
     if predictions is not None and len(predictions) != steps:
         raise ValueError(f'predictions has {len(predictions)} entries for {steps} steps.')
+    _values.check_spotlight(spotlight)
+    choice = None
     if unit is None:
-        choice = _values.spotlight(one, tokens, spotlight)
-        unit, reason = choice.unit, choice.reason
+        choice = _values.spotlight(one, spotlight)
+        unit = choice.unit
     elif not 0 <= unit < hidden:
         raise ValueError(f'unit must be in [0, {hidden}), got {unit}.')
-    else:
-        reason = 'chosen by hand'
     numbers = _lstm_numbers if kind.name == 'lstm' else _gru_numbers
     lines_of = _lstm_lines if kind.name == 'lstm' else _gru_lines
     old = rounded(one.initial[kind.state][unit])
@@ -547,7 +610,7 @@ def narrate(
     for t in range(steps):
         net = {name: float(a[t, unit]) for name, a in one.fields.items()}
         x = numbers(net, old)
-        for name in kind.carry:  # the printed state against the network's
+        for name in kind.carry:  # the printed states against the network's
             drift = max(drift, abs(float(x[name]) - net[name]))
         lines = [
             Line(
@@ -559,10 +622,13 @@ def narrate(
             *lines_of(x, t + 1, unit),
             _means_line(one, t),
         ]
+        readout: tuple = ()
         if predictions is not None:
             lines.append(_readout_line(predictions[t], t + 1, hidden))
-        out.append(Step(t + 1, tokens[t], x, tuple(lines)))
+            readout = _readout(predictions[t])
+        out.append(Step(t + 1, tokens[t], x, tuple(lines), readout))
         old = x[kind.state]
+    reason = 'chosen by hand' if choice is None else _reason(choice, out, kind, hidden)
     compact = steps > COMPACT_AFTER if compact is None else compact
     ranked = sorted(out, key=lambda s: (-s.change, s.index))[:EVENTFUL]
     return Narration(

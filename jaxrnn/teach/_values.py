@@ -279,8 +279,7 @@ def gate_strip(
     """The tokens with ``gate`` at each step (the mean over units, or ``unit``'s value)
     and its colour; default gate: the one that keeps the old state (LSTM f, GRU z). The
     gates are coloured white to blue on [0, 1]; the candidates and states (``g``, ``n``,
-    ``c``, ``h``) red-white-blue, centred on 0 (``c`` scaled by its largest magnitude when
-    that exceeds 1)."""
+    ``c``, ``h``) red-white-blue, centred on 0, divided by :func:`scale`."""
     kind = kind_of(trace)
     gate = gate or kind.keep
     one = row(trace, batch, kind=kind)
@@ -288,10 +287,9 @@ def gate_strip(
         raise ValueError(f'gate must be one of {sorted(one.fields)} for this trace, got {gate!r}.')
     values = summary(one.fields[gate], unit)
     sign = signed(kind, gate)
-    # a memory c can leave [-1, 1]: its colours are scaled by its largest magnitude
-    scale = max(1.0, float(np.max(np.abs(values)))) if sign else 1.0
+    top = scale(kind, gate, one.fields[gate])
     cells = tuple(
-        (token, float(v), colour(v / scale, sign)) for token, v in zip(tokens, values, strict=True)
+        (token, float(v), colour(v / top, sign)) for token, v in zip(tokens, values, strict=True)
     )
     return Strip(gate, over(unit), cells)
 
@@ -302,50 +300,42 @@ SPOTLIGHTS = ('change', 'erase')
 
 @dataclasses.dataclass(frozen=True)
 class Choice:
-    """A spotlight unit and why it was chosen.
+    """A spotlight unit and the step that made it interesting.
 
     Attributes:
       unit: the hidden unit.
-      step: the step (0-based) that made it interesting, or ``None`` when chosen by hand.
-      reason: the reason in words, with its numbers.
+      step: the step (0-based) where its state moved, or its keeping gate erased, the
+        most.
+      by: the rule that chose it (one of :data:`SPOTLIGHTS`).
     """
 
     unit: int
-    step: int | None
-    reason: str
+    step: int
+    by: str
 
 
-def spotlight(one: Row, tokens: Sequence[str], by: str = 'change') -> Choice:
+def check_spotlight(by: str) -> None:
+    """``ValueError`` unless ``by`` is one of :data:`SPOTLIGHTS`."""
+    if by not in SPOTLIGHTS:
+        raise ValueError(f'spotlight must be one of {", ".join(SPOTLIGHTS)}, got {by!r}.')
+
+
+def spotlight(one: Row, by: str = 'change') -> Choice:
     """The most interesting unit of ``one`` for a narration to follow.
 
     ``by='change'``: the unit whose state (LSTM ``c``, GRU ``h``) moved the most in one
     step, ``max over t of |state_t - state_(t-1)|``. ``by='erase'``: the unit whose keeping
     gate erased the most in one step, ``max over t of (1 - keep_t) * |state_(t-1)|`` (LSTM
-    ``keep = f``, GRU ``keep = z``).
+    ``keep = f``, GRU ``keep = z``). Both over the ``[t, h]`` arrays of ``one``.
     """
-    if by not in SPOTLIGHTS:
-        raise ValueError(f'spotlight must be one of {", ".join(SPOTLIGHTS)}, got {by!r}.')
-    split, state = one.split, one.kind.state
+    check_spotlight(by)
+    split = one.split
     if by == 'change':
         score = np.abs(split.state - split.old)
     else:
         score = (1 - split.keep) * np.abs(split.old)
     where_t, where_u = np.unravel_index(int(np.argmax(score)), score.shape)
-    t, unit = int(where_t), int(where_u)
-    before, after = float(split.old[t, unit]), float(split.state[t, unit])
-    where = f'at step {t + 1} ("{tokens[t]}")'
-    if by == 'change':
-        reason = (
-            f'its {state} changed the most in one step of all {one.hidden} units: from '
-            f'{before:.3f} to {after:.3f} {where}'
-        )
-    else:
-        keep = float(split.keep[t, unit])
-        reason = (
-            f'its {one.kind.keep} gate erased the most of all {one.hidden} units in one step: '
-            f'{one.kind.keep} = {keep:.3f} on {state} = {before:.3f} {where}'
-        )
-    return Choice(unit, t, reason)
+    return Choice(int(where_u), int(where_t), by)
 
 
 def unit_order(one: Row) -> np.ndarray:
@@ -354,6 +344,16 @@ def unit_order(one: Row) -> np.ndarray:
     by unit index; the unit indices, ``[h]``."""
     keep = one.fields[one.kind.keep] if one.kind.keep else one.fields['h']
     return np.lexsort((np.arange(one.hidden), -keep.mean(axis=0)))
+
+
+def scale(kind: Kind, name: str, values: np.ndarray) -> float:
+    """What a field's values are divided by before they are coloured, the same in every
+    view (terminal, HTML, figures): the largest magnitude of ``values`` (every unit at
+    every step of the sequence, ``[t, h]``) for the memory ``c``, which can leave [-1, 1],
+    when it exceeds 1; else 1."""
+    if name != 'c' or not signed(kind, name):
+        return 1.0
+    return max(1.0, float(np.max(np.abs(values))))
 
 
 def signed(kind: Kind, name: str) -> bool:

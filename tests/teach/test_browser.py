@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 
-import numpy as np
 import pytest
 
 from jaxrnn import teach
@@ -159,15 +158,18 @@ def test_controls_change_what_is_shown(browser, report):
     assert lstm.locator('.heat-what').inner_text() == 'candidate g'
     assert lstm.locator('.strip .tok').first.get_attribute('style') != strip_before
     assert lstm.locator('.heat-legend').inner_text().startswith('-1.000')
-    # the browser colours a value as the terminal view does (jaxrnn.teach._values.colour)
-    _, trace, _ = teach.shipped('lstm').read('I love myself')
-    g = float(np.asarray(trace.g)[0, 0, spot])
-    expected = _values.colour(g, True)
-    style = lstm.locator('.strip .tok').first.get_attribute('style')
-    got = [int(v) for v in re.search(r'rgb\((\d+), (\d+), (\d+)\)', style).groups()]
-    assert all(
-        abs(a - int(expected[k : k + 2], 16)) <= 1 for a, k in zip(got, (1, 3, 5), strict=True)
-    )
+    # the browser colours every value as the terminal view does (_values.gate_strip), the
+    # memory c on the same scale (divided by its largest magnitude)
+    tokens, trace, _ = teach.shipped('lstm').read('I love myself')
+    for field in ('g', 'c'):
+        lstm.locator('select.field').select_option(field)
+        terminal = _values.gate_strip(trace, tokens, field, spot, 0).cells
+        for t in range(len(tokens)):
+            style = lstm.locator('.strip .tok').nth(t).get_attribute('style')
+            got = [int(v) for v in re.search(r'rgb\((\d+), (\d+), (\d+)\)', style).groups()]
+            want = [int(terminal[t][2][k : k + 2], 16) for k in (1, 3, 5)]
+            assert all(abs(a - b) <= 1 for a, b in zip(got, want, strict=True)), (field, t)
+    lstm.locator('select.field').select_option('g')
     # the unit selector: the diagram shows that unit, and says it is not the spotlight
     other = (spot + 1) % 32
     lstm.locator('select.unit').select_option(str(other))

@@ -27,7 +27,7 @@ HANDOUT = re.compile(
 )
 CARRIED = re.compile(r'old (?:memory|state) ([ch])_(\d+) = (-?\d+\.\d{3})')
 RESULT = re.compile(r'([ch])_(\d+) = kept \+ written = [^=]+ = (-?\d+\.\d{3})')
-# A text of 43 words in the shipped corpus's vocabulary (compact mode).
+# A text of 45 tokens in the shipped corpus's vocabulary (compact mode).
 LONG = (
     'i remember the summer by the sea . the river runs to the sea and the bird sings in '
     'the morning . we love our home but the dog waits by the door . i forget the bad days '
@@ -93,6 +93,17 @@ def check_by_hand(text: str) -> dict[str, int]:
     return counts
 
 
+def check_reason(narration) -> None:
+    """The heading's numbers (why this unit) are the narration's printed ones."""
+    m = re.search(r'([ch])_(\d+) = (-?\d+\.\d{3}) -> [ch]_(\d+) = (-?\d+\.\d{3})', narration.reason)
+    assert m, narration.reason
+    step = narration.steps[int(m.group(4)) - 1]
+    assert int(m.group(2)) == step.index - 1
+    assert step.numbers['old'] == Decimal(m.group(3))
+    assert step.numbers[m.group(1)] == Decimal(m.group(5))
+    assert step.change == max(s.change for s in narration.steps)
+
+
 def check_table(narration) -> int:
     """Recomputes every row of the compact table from its own digits."""
     rows = narration.table()
@@ -101,7 +112,8 @@ def check_table(narration) -> int:
     previous = None
     for line in rows[1:]:
         cells = line.split()
-        x = dict(zip(names, (Decimal(c) for c in cells[-len(names) :]), strict=True))
+        numbers = [c for c in cells if re.fullmatch(r'-?\d+\.\d{3}', c)]
+        x = dict(zip(names, (Decimal(c) for c in numbers), strict=True))
         if previous is not None:
             assert x['old'] == previous
         assert _round(x['f' if state == 'c' else 'z'] * x['old']) == x['kept']
@@ -131,9 +143,12 @@ def test_every_number_can_be_recomputed_by_hand(cell, sentence):
     assert counts['shares'] == (3 if cell == 'lstm' else 2) * shown  # f, i, o; r, z
     assert counts['tanh'] == (shown if cell == 'lstm' else 0)
     assert counts['one_minus'] == (shown if cell == 'gru' else 0)
+    check_reason(narration)
     if sentence == LONG:
         assert len(tokens) >= 40 and narration.compact and len(narration.eventful) == 3
         assert check_table(narration) == len(tokens)
+        # the readout at every step, in the table: word and probability
+        assert all(re.search(r'  "[^"]+" (\d+%|<1%|>99%)', row) for row in narration.table()[1:])
         assert len(text.splitlines()) < 120  # not ~520 lines of near-identical text
     else:
         assert not narration.compact
@@ -173,6 +188,10 @@ def test_the_spotlight_is_the_unit_whose_memory_moved_most(traced):
     by_erase = teach.narrate(trace, TOKENS, initial=initial, spotlight='erase')
     assert by_erase.unit == int(np.argmax(erased.max(axis=0)))
     assert teach.narrate(trace, TOKENS, unit=1).reason == 'chosen by hand'
+    check_reason(story)
+    erase = by_erase.steps[int(np.argmax(erased.max(axis=1)))]
+    keep_name = 'f' if kind == 'lstm' else 'z'
+    assert f'{keep_name} = {erase.numbers[keep_name]:.3f} on' in by_erase.reason
 
 
 def test_means_are_labelled_and_not_multiplied(traced):
@@ -185,6 +204,15 @@ def test_means_are_labelled_and_not_multiplied(traced):
         for name in _values.kind_of(trace).gates:
             assert f'{name} {np.mean(rows[name][t]):.3f}' in means.words
         assert ' x ' not in means.words and ' = ' not in means.words
+
+
+def test_zero_start_only_when_the_memory_starts_at_zero(traced):
+    kind, trace, initial = traced
+    assert 'zero at the start' not in teach.narrate(trace, TOKENS, initial=initial).text()
+    zero = teach.narrate(trace, TOKENS).text()
+    assert ('zero at the start' in zero) == (kind == 'lstm')
+    names = 'c and h' if kind == 'lstm' else 'h'
+    assert f'the printed {names} differ from the network' in zero
 
 
 def test_conventions_and_the_handout_are_stated(traced):
@@ -235,5 +263,7 @@ def test_errors(traced):
         teach.narrate(trace, TOKENS, unit=H)
     with pytest.raises(ValueError, match='spotlight must be one of change, erase'):
         teach.narrate(trace, TOKENS, spotlight='big')
+    with pytest.raises(ValueError, match='spotlight must be one of change, erase'):
+        teach.narrate(trace, TOKENS, unit=1, spotlight='big')
     with pytest.raises(TypeError, match='LSTMTrace or GRUTrace'):
         teach.narrate(SimpleTrace(np.zeros((T, H))), TOKENS)

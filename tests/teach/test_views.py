@@ -123,6 +123,33 @@ def test_heatmaps_sort_units_and_mark_the_spotlight(traced):
         assert [t.get_text() for t in marked] == ['2']
     hw = teach.highway(trace, TOKENS, unit=2)
     assert hw.axes[0].get_title().split(',')[1].strip().startswith('unit 2')
+    # kept and written side by side (neither hides the other), the spotlight's numbers
+    bars = hw.axes[0].patches
+    kept, written = bars[:T], bars[T:]
+    split = one.split
+    for t in range(T):
+        assert kept[t].get_x() + kept[t].get_width() <= written[t].get_x() + 1e-9
+        assert np.isclose(kept[t].get_height(), split.kept[t, 2])
+        assert np.isclose(written[t].get_height(), split.written[t, 2])
+    with pytest.raises(ValueError, match=r'unit must be in \[0, 4\)'):
+        teach.saturation(trace, unit=4)
+
+
+def test_the_memory_is_coloured_on_one_scale_everywhere(traced):
+    kind, trace, _ = traced
+    if kind != 'lstm':
+        return
+    c = _values.row(trace).fields['c']
+    top = max(1.0, float(np.max(np.abs(c))))
+    assert _values.scale(_values.kind_of(trace), 'c', c) == top
+    for unit in range(c.shape[1]):  # one unit's strip: divided by every unit's largest |c|
+        strip = _values.gate_strip(trace, TOKENS, 'c', unit, 0)
+        assert [cell[2] for cell in strip.cells] == [
+            _values.colour(v / top, True) for v in c[:, unit]
+        ]
+    fig = teach.gate_heatmaps(trace, TOKENS)
+    (image,) = [ax for ax in fig.axes if ax.get_title() == 'memory c'][0].images
+    assert image.get_clim() == (-top, top)
 
 
 def test_signed_fields_are_drawn_signed(traced):

@@ -19,12 +19,7 @@
     const st = { field: d.gate, unit: d.spot, step: 0 };
     const fieldSel = q('.field'), unitSel = q('.unit'), slider = q('.slider');
     function value(name, t, u) { return d.fields[name][t][u]; }
-    function scale(name) {
-      if (!d.signed.includes(name)) return 1;
-      let m = 1;
-      if (name === 'c') for (const r of d.fields.c) for (const v of r) m = Math.max(m, Math.abs(v));
-      return m;
-    }
+    const scale = (name) => d.scales[name];  // jaxrnn.teach._values.scale
     function eq(name, t) {
       return (d.equations[name] || '').replaceAll('{n}', t + 1).replaceAll('{p}', t);
     }
