@@ -231,7 +231,7 @@ def run_sequence(
     if not isinstance(trace, bool):
         raise TypeError(f'trace must be a bool, got {type(trace).__name__}.')
     _scan.check_trace_checkpoint(trace, checkpoint_every)
-    chosen = _backend.resolve(backend, cell, cdt, hidden, precision)
+    chosen = _backend.resolve(backend, cell, cdt, hidden, precision, batch)
     if isinstance(chosen, _backend.CuDNN) and checkpoint_every is not None:
         raise ValueError(
             f"checkpoint_every={checkpoint_every!r} is not available with backend='cudnn': "
@@ -239,7 +239,9 @@ def run_sequence(
             "residuals. Use backend='xla' or 'pallas' to checkpoint."
         )
     if isinstance(chosen, _backend.CuDNN) and trace:  # cuDNN exposes no gates
-        chosen = _backend.resolve(_backend.XLA(platform=chosen.platform), cell, cdt, hidden)
+        chosen = _backend.resolve(
+            _backend.XLA(platform=chosen.platform), cell, cdt, hidden, batch=batch
+        )
     if isinstance(chosen, _backend.CuDNN):
         out = _cudnn.sequence(
             params,

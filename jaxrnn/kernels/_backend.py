@@ -145,13 +145,40 @@ Backend = Union[str, XLA, Pallas, CuDNN]
 _BY_NAME = {'xla': XLA, 'pallas': Pallas, 'cudnn': CuDNN}
 
 
-def projection_mode(hidden: int, platform: str) -> str:
+IN_LOOP_MAX_HIDDEN = {'small_batch': 128, 'batch': 512}
+"""The largest hidden sizes at which the CPU rule of :func:`projection_mode` computes the
+projection in the loop: at a batch below 4 (``'small_batch'``) and from 4 on."""
+
+
+def projection_mode(hidden: int, platform: str, batch: int = 1) -> str:
     """The ``'auto'`` projection rule, measured on a 2-core CPU (``benchmarks/NOTES.md``,
-    entry 3): on XLA:CPU with ``hidden <= 256`` the per-step projection is faster (the
-    two independent per-step matmuls run on two cores and the ``[t, b, G h]``
-    pre-activations are never written out); with larger hidden sizes, and on GPU/TPU,
-    one hoisted matmul is faster."""
-    return 'in_loop' if platform == 'cpu' and hidden <= 256 else 'hoisted'
+    entry 3; ``python -m benchmarks.experiments.projection_grid``, committed as
+    ``benchmarks/results/cpu-projection.json``: LSTM and GRU, forward and training,
+    T 128, batch 1 to 64, hidden 64 to 1024)::
+
+      platform  batch    hidden       projection   measured in-loop / hoisted
+      cpu       < 4      <= 128       in the loop  0.67-1.11 (a tie at 128)
+      cpu       < 4      > 128        hoisted      0.98-2.37 (hoisted won 11 of 12)
+      cpu       >= 4     <= 512       in the loop  0.47-1.11 (train at h 128: ties)
+      cpu       >= 4     > 512        hoisted      1.08-1.28 (batch 16, hidden 1024)
+      gpu, tpu  any      any          hoisted
+
+    In the loop, the two independent per-step matmuls (``x_t @ W_ih``, ``h @ W_hh``) run
+    on both cores and the ``[t, b, G h]`` pre-activations are never written out; at
+    batch 1 and large hidden sizes one big matmul before the loop wins instead.
+
+    Args:
+      hidden: the hidden size ``h``.
+      platform: ``'cpu'``, ``'gpu'`` or ``'tpu'``.
+      batch: the number of sequences (every batch axis together).
+
+    Returns:
+      ``'in_loop'`` or ``'hoisted'``.
+    """
+    if platform != 'cpu':
+        return 'hoisted'
+    limit = IN_LOOP_MAX_HIDDEN['small_batch' if batch < 4 else 'batch']
+    return 'in_loop' if hidden <= limit else 'hoisted'
 
 
 def options(backend: Backend) -> XLA | Pallas | CuDNN | None:
@@ -180,9 +207,12 @@ def options(backend: Backend) -> XLA | Pallas | CuDNN | None:
     return None if backend == 'auto' else _BY_NAME[backend]()
 
 
-def resolve(backend: Backend, cell: Cell, cdt, hidden: int, precision=None) -> XLA | Pallas | CuDNN:
+def resolve(
+    backend: Backend, cell: Cell, cdt, hidden: int, precision=None, batch: int = 1
+) -> XLA | Pallas | CuDNN:
     """The backend that runs, with every ``'auto'`` field decided (platform and
-    projection), or a ValueError naming what the requested one lacks."""
+    projection, the latter from ``hidden`` and ``batch``), or a ValueError naming what the
+    requested one lacks."""
     opts = options(backend)
     platform = (opts.platform if opts is not None else None) or jax.default_backend()
     opts = dataclasses.replace(opts or XLA(), platform=platform)  # 'auto': see above
@@ -198,7 +228,7 @@ def resolve(backend: Backend, cell: Cell, cdt, hidden: int, precision=None) -> X
             )
             opts = XLA(platform=platform)
     if isinstance(opts, XLA) and opts.projection == 'auto':
-        opts = dataclasses.replace(opts, projection=projection_mode(hidden, platform))
+        opts = dataclasses.replace(opts, projection=projection_mode(hidden, platform, batch))
     return opts
 
 

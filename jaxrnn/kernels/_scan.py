@@ -25,11 +25,12 @@ the (linear) hoisted projection, which JAX differentiates into one matmul each. 
 without a hand-written backward (or ``Config.backward == 'vjp'``) is differentiated
 step by step with ``jax.vjp`` of its ``step`` instead (:func:`_reverse_vjp`).
 
-On XLA:CPU with small hidden sizes the forward loop computes ``x_t @ W_ih + b`` step by
-step instead (:func:`recurrence_in_loop`, chosen by ``_backend.projection_mode``, measured in
-``benchmarks/NOTES.md``): two independent matmuls per step use both cores and no
-``[t, b, g]`` buffer leaves the cache. Its backward pass is the same as above, with
-``dW_ih``, ``db`` and ``dx`` written out as one matmul each after the loop.
+On XLA:CPU (up to hidden 128 below batch 4, up to 512 from batch 4) the forward loop
+computes ``x_t @ W_ih + b`` step by step instead (:func:`recurrence_in_loop`, chosen by
+``_backend.projection_mode``, measured in ``benchmarks/NOTES.md``): two independent
+matmuls per step use both cores and no ``[t, b, g]`` buffer leaves the cache. Its
+backward pass is the same as above, with ``dW_ih``, ``db`` and ``dx`` written out as one
+matmul each after the loop.
 
 Gradient checkpointing (``Config.checkpoint_every = k``, :func:`recurrence_checkpointed`).
 The backward pass above reads every step's ``saved`` values and outputs, kept by the

@@ -90,6 +90,8 @@ def test_auto_decides_platform_and_projection_before_tracing():
     assert got == XLA(projection='in_loop', platform='cpu')
     got = _backend.resolve('auto', LSTM.cell, jnp.float32, 512)
     assert got == XLA(projection='hoisted', platform='cpu')
+    got = _backend.resolve('auto', LSTM.cell, jnp.float32, 512, batch=16)
+    assert got == XLA(projection='in_loop', platform='cpu')
     got = _backend.resolve(XLA(projection='hoisted'), LSTM.cell, jnp.float32, 128)
     assert got == XLA(projection='hoisted', platform='cpu')
 

@@ -336,7 +336,29 @@ def test_design_in_loop_projection_and_matmul_weight_gradients(case):
 
 
 def test_projection_rule():
-    assert _backend.projection_mode(128, 'cpu') == 'in_loop'
-    assert _backend.projection_mode(512, 'cpu') == 'hoisted'
-    assert _backend.projection_mode(128, 'gpu') == 'hoisted'
-    assert _backend.projection_mode(128, 'tpu') == 'hoisted'
+    """The measured CPU rule (benchmarks/results/cpu-projection.json): in the loop up to
+    hidden 128 below batch 4 and up to 512 from batch 4; hoisted otherwise and off CPU."""
+    assert _backend.projection_mode(128, 'cpu', 1) == 'in_loop'
+    assert _backend.projection_mode(256, 'cpu', 1) == 'hoisted'
+    assert _backend.projection_mode(256, 'cpu', 3) == 'hoisted'
+    assert _backend.projection_mode(256, 'cpu', 4) == 'in_loop'
+    assert _backend.projection_mode(512, 'cpu', 16) == 'in_loop'
+    assert _backend.projection_mode(1024, 'cpu', 64) == 'hoisted'
+    assert _backend.projection_mode(128, 'gpu', 64) == 'hoisted'
+    assert _backend.projection_mode(128, 'tpu', 64) == 'hoisted'
+
+
+@pytest.mark.parametrize('batch,placement', [(1, 'hoisted'), (4, 'in_loop')])
+def test_auto_places_the_projection_by_batch(batch, placement):
+    """'auto' at hidden 256 on the CPU: hoisted at batch 1 (one [t, b, 4h] matmul before
+    the loop), in the loop at batch 4 (no matmul outside it), as the rule says."""
+    hidden, steps = 256, 3
+    rng = np.random.default_rng(0)
+    params = CASES[0].params(rng, IN, hidden)
+    xs = rng.standard_normal((batch, steps, IN)).astype(np.float32)
+    jaxpr = jax.make_jaxpr(lambda p, x: CASES[0].run(p, x)[1])(params, xs).jaxpr
+    outside = [s for s, loop in _dots(jaxpr) if not loop]
+    if placement == 'hoisted':
+        assert [sorted(s) for s in outside] == [sorted((steps, batch, 4 * hidden))]
+    else:
+        assert outside == []
