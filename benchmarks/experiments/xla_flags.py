@@ -77,8 +77,8 @@ def main() -> None:
     print(f'{"problem":34} {"default ms":>11} {"flag ms":>9} {"flag/default":>13}')
     for key in medians['default']:
         base = statistics.median(medians['default'][key])
-        flag = statistics.median(medians['small_while_loop_threshold'][key])
-        print(f'{key:34} {1e3 * base:11.2f} {1e3 * flag:9.2f} {flag / base:13.2f}')
+        flagged = statistics.median(medians['small_while_loop_threshold'][key])
+        print(f'{key:34} {1e3 * base:11.2f} {1e3 * flagged:9.2f} {flagged / base:13.2f}')
 
 
 if __name__ == '__main__':
