@@ -179,6 +179,20 @@ def _check_unit(unit: int | None, hidden: int, models: str = 'this model') -> No
         raise UserError(f'--unit must be in [0, {hidden}) for {models}, got {unit}.')
 
 
+def _section(trained, gate_trace, tokens, narration, top, gate=None) -> dict:
+    """A model's section of the HTML report (``teach.report_html``), its saturation
+    measured over the corpus."""
+    return dict(
+        name=trained.cell.upper(),
+        trace=gate_trace,
+        tokens=tokens,
+        narration=narration,
+        predictions=top,
+        gate=gate,
+        corpus=trained.corpus_trace(),
+    )
+
+
 def trace(sentence, cell, params=None, unit=None, gate=None, html=None, png=None) -> int:
     """Prints the narration and the terminal view of one model reading ``sentence``;
     writes the HTML report and the overview figure when asked. Every argument is checked
@@ -190,23 +204,14 @@ def trace(sentence, cell, params=None, unit=None, gate=None, html=None, png=None
     html_path, png_path = _writable(html, 'the HTML report'), _writable(png, 'the figure')
     trained = _model(cell, params)
     _check_unit(unit, trained.hidden)
-    trained.ids(teach.tokenize(sentence))  # an unknown word fails before any output
-    tokens, gate_trace, top = trained.read(sentence)
+    tokens, gate_trace, top = trained.read(sentence)  # an unknown word fails here
     narration = teach.narrate(gate_trace, tokens, unit=unit, predictions=top)
     teach.show(gate_trace, tokens, narration=narration, gate=gate, console=Console())
     if png_path is not None:
         teach.overview(gate_trace, tokens, unit=narration.unit).savefig(png_path, dpi=100)
         print(f'wrote {png_path}')
     if html_path is not None:
-        section = dict(
-            name=cell.upper(),
-            trace=gate_trace,
-            tokens=tokens,
-            narration=narration,
-            predictions=top,
-            gate=gate,
-            corpus=trained.corpus_trace(),
-        )
+        section = _section(trained, gate_trace, tokens, narration, top, gate=gate)
         teach.write_report(html_path, f'jaxrnn trace: "{sentence}"', [section])
         print(f'wrote {html_path}')
     return 0
@@ -276,16 +281,7 @@ def demo(out='jaxrnn-demo', sentence=DEFAULT_SENTENCE, steps=300, unit=None, qui
             out_dir / f'{cell}.png', dpi=100
         )
         traces[cell], spots[cell] = gate_trace, narration.unit
-        sections.append(
-            dict(
-                name=cell.upper(),
-                trace=gate_trace,
-                tokens=words,
-                narration=narration,
-                predictions=top,
-                corpus=trained.corpus_trace(),
-            )
-        )
+        sections.append(_section(trained, gate_trace, words, narration, top))
     rounds = 30
     stats = teach.step_times(models, rounds=rounds)
     timing = (

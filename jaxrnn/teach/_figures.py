@@ -122,11 +122,8 @@ def fields(kind: _values.Kind) -> tuple[str, ...]:
 
 
 def _spot(one: _values.Row, tokens, unit: int | None) -> int:
-    if unit is None:
-        return _values.spotlight(one).unit
-    if not 0 <= unit < one.hidden:
-        raise ValueError(f'unit must be in [0, {one.hidden}), got {unit}.')
-    return unit
+    _values.check_unit(unit, one.hidden)
+    return _values.spotlight(one).unit if unit is None else unit
 
 
 def gate_heatmaps(
@@ -329,9 +326,7 @@ def saturation(
       ('Figure', 'LSTM gate saturation per unit, over 496 steps')
     """
     fractions = saturation_fractions(trace, batch=batch, lengths=lengths)
-    hidden = np.shape(trace.h)[-1]
-    if unit is not None and not 0 <= unit < hidden:
-        raise ValueError(f'unit must be in [0, {hidden}), got {unit}.')
+    _values.check_unit(unit, np.shape(trace.h)[-1])
     count = sum(one.steps for one in _values.rows(trace, batch=batch, lengths=lengths))
     fig = None
     if ax is None:

@@ -321,10 +321,7 @@ class Trained:
         known = set(self.vocab)
         sentences = [[w for w in s if w in known] for s in corpus()]
         sentences = [s for s in sentences if s]
-        width = max(len(s) for s in sentences)
-        ids = np.zeros((len(sentences), width), np.int32)
-        for row, s in enumerate(sentences):
-            ids[row, : len(s)] = self.ids(s)
+        ids = _pad([self.ids(s) for s in sentences])
         lengths = np.array([len(s) for s in sentences], np.int32)
         _, trace = self.model.apply({'params': self.params}, ids, seq_lengths=lengths, trace=True)
         return trace, lengths
@@ -446,24 +443,31 @@ def shipped(cell: str) -> Trained:
         return load(file)
 
 
+def _pad(rows) -> np.ndarray:
+    """Rows of token ids as one int32 ``[len(rows), longest]`` array, padded with
+    ``'<pad>'`` (id 0)."""
+    ids = np.zeros((len(rows), max(len(r) for r in rows)), np.int32)
+    for k, r in enumerate(rows):
+        ids[k, : len(r)] = r
+    return ids
+
+
 def _batch(vocab: tuple[str, ...]):
     """The corpus as one training batch: ``(inputs, targets, lengths, mask)``, every
     sentence one padded sequence, the inputs all tokens but the last."""
     sentences = corpus()
     index = {w: k for k, w in enumerate(vocab)}
-    width = max(len(s) for s in sentences)
-    ids = np.zeros((len(sentences), width), np.int32)
-    for row, s in enumerate(sentences):
-        ids[row, : len(s)] = [index[w] for w in s]
+    ids = _pad([[index[w] for w in s] for s in sentences])
     lengths = np.array([len(s) - 1 for s in sentences], np.int32)  # inputs: all but last
-    mask = np.arange(width - 1)[None, :] < lengths[:, None]
+    mask = np.arange(ids.shape[1] - 1)[None, :] < lengths[:, None]
     return ids[:, :-1], ids[:, 1:], lengths, mask
 
 
-def _update(model: LanguageModel, vocab: tuple[str, ...], optimizer):
+def _update(model: LanguageModel, batch, optimizer):
     """The jitted training step ``(params, opt_state) -> (params, opt_state, loss)``:
-    one full-batch update of the masked mean next-token cross-entropy."""
-    inputs, targets, lengths, mask = _batch(vocab)
+    one full-batch update of the masked mean next-token cross-entropy over ``batch``
+    (:func:`_batch`)."""
+    inputs, targets, lengths, mask = batch
 
     def loss_fn(params):
         logits = model.apply({'params': params}, inputs, seq_lengths=lengths)
@@ -506,7 +510,7 @@ def step_times(models: dict, rounds: int = 30, learning_rate: float = 1e-2) -> d
     runs = {}
     for name, trained in models.items():
         optimizer = optax.adam(learning_rate)
-        step = _update(trained.model, trained.vocab, optimizer)
+        step = _update(trained.model, _batch(trained.vocab), optimizer)
         state = (trained.params, optimizer.init(trained.params))
         compiled = step.lower(*state).compile()
         runs[name] = functools.partial(lambda c, s: jax.block_until_ready(c(*s)), compiled, state)
@@ -576,11 +580,11 @@ def train(
         raise TeachError(f'unknown cell {cell!r}; choose one of {", ".join(CELLS)}.')
     vocab = vocabulary(corpus())
     model = LanguageModel(len(vocab), cell, embed, hidden)
-    inputs, _, _, _ = _batch(vocab)
-    params = model.init(jax.random.key(seed), inputs)['params']
+    batch = _batch(vocab)
+    params = model.init(jax.random.key(seed), batch[0])['params']
     optimizer = optax.adam(learning_rate)
     opt_state = optimizer.init(params)
-    step = _update(model, vocab, optimizer)
+    step = _update(model, batch, optimizer)
     compiled = step.lower(params, opt_state).compile()
     jax.block_until_ready(compiled(params, opt_state))  # warm-up, its result discarded
     losses, seconds = [], 0.0

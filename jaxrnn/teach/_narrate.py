@@ -488,15 +488,15 @@ def _readout(prediction) -> tuple[tuple[str, float | None], ...]:
     return tuple((str(w), float(p)) for w, p in prediction)
 
 
-def _readout_line(prediction, n: int, hidden: int) -> Line:
-    if isinstance(prediction, str):
-        return Line('Readout', '', None, f'from h_{n}, the model expects "{prediction}" next.')
-    words = ', '.join(f'"{w}" {share(float(p))}' for w, p in prediction)
+def _readout_line(readout, n: int, hidden: int) -> Line:
+    """The readout's line from a step's :attr:`Step.readout`."""
+    if readout and readout[0][1] is None:  # only the likeliest word was given
+        return Line('Readout', '', None, f'from h_{n}, the model expects {_words(readout)} next.')
     return Line(
         'Readout',
         '',
         None,
-        f'from all {hidden} units of h_{n}, the likeliest next words: {words}.',
+        f'from all {hidden} units of h_{n}, the likeliest next words: {_words(readout)}.',
     )
 
 
@@ -597,12 +597,11 @@ def narrate(
     if predictions is not None and len(predictions) != steps:
         raise ValueError(f'predictions has {len(predictions)} entries for {steps} steps.')
     _values.check_spotlight(spotlight)
+    _values.check_unit(unit, hidden)
     choice = None
     if unit is None:
         choice = _values.spotlight(one, spotlight)
         unit = choice.unit
-    elif not 0 <= unit < hidden:
-        raise ValueError(f'unit must be in [0, {hidden}), got {unit}.')
     numbers = _lstm_numbers if kind.name == 'lstm' else _gru_numbers
     lines_of = _lstm_lines if kind.name == 'lstm' else _gru_lines
     old = rounded(one.initial[kind.state][unit])
@@ -624,8 +623,8 @@ def narrate(
         ]
         readout: tuple = ()
         if predictions is not None:
-            lines.append(_readout_line(predictions[t], t + 1, hidden))
             readout = _readout(predictions[t])
+            lines.append(_readout_line(readout, t + 1, hidden))
         out.append(Step(t + 1, tokens[t], x, tuple(lines), readout))
         old = x[kind.state]
     reason = 'chosen by hand' if choice is None else _reason(choice, out, kind, hidden)

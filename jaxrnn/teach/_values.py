@@ -338,6 +338,12 @@ def spotlight(one: Row, by: str = 'change') -> Choice:
     return Choice(int(where_u), int(where_t), by)
 
 
+def check_unit(unit: int | None, hidden: int) -> None:
+    """``ValueError`` unless ``unit`` is ``None`` or a unit of ``hidden``."""
+    if unit is not None and not 0 <= unit < hidden:
+        raise ValueError(f'unit must be in [0, {hidden}), got {unit}.')
+
+
 def unit_order(one: Row) -> np.ndarray:
     """The units sorted for the figures: by the mean of the keeping gate (LSTM ``f``, GRU
     ``z``) over the steps, largest first (the units that hold their memory on top), ties
