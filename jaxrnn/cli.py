@@ -22,6 +22,7 @@ error, without a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import pathlib
 import sys
@@ -39,6 +40,7 @@ from jaxrnn import _extras, _timing, convert
 
 DEFAULT_SENTENCE = 'I love myself'
 DEMO_HIDDEN = 32  # the hidden size of the demo's models, as the shipped ones
+TRACE_STEPS = 300  # training steps of jaxrnn trace --corpus
 
 
 class UserError(Exception):
@@ -149,11 +151,28 @@ def _writable(path: str | None, what: str) -> pathlib.Path | None:
     return p
 
 
-def _model(cell: str, params: str | None):
+def _model(cell: str, params: str | None, corpus: str | None = None):
     teach = _teach('trace')
+    if params is not None and corpus is not None:
+        raise UserError('give --params or --corpus, not both.')
+    if corpus is not None:
+        from jaxrnn.teach.lessons import units
+
+        texts = units.read_corpus(corpus)
+        print(
+            f'training a word-level {cell.upper()} on {corpus} ({len(texts)} texts, '
+            f'{TRACE_STEPS} steps)',
+            flush=True,
+        )
+        return teach.train(cell, steps=TRACE_STEPS, sentences=texts)
     if params is None:
         return teach.shipped(cell)
     trained = teach.load(params)
+    if trained.cell == 'simple':
+        raise UserError(
+            f'{params!r} holds a vanilla RNN: it has no gates to narrate; trace '
+            "the lesson's lstm.npz or gru.npz."
+        )
     if trained.cell != cell:
         raise UserError(
             f'{params!r} holds a {trained.cell} model, not a {cell} (use --cell {trained.cell}).'
@@ -179,9 +198,9 @@ def _check_unit(unit: int | None, hidden: int, models: str = 'this model') -> No
         raise UserError(f'--unit must be in [0, {hidden}) for {models}, got {unit}.')
 
 
-def _section(trained, gate_trace, tokens, narration, top, gate=None) -> dict:
+def _section(trained, gate_trace, tokens, narration, top, gate=None, sentences=None) -> dict:
     """A model's section of the HTML report (``teach.report_html``), its saturation
-    measured over the corpus."""
+    measured over the shipped corpus (or ``sentences``, the text it was trained on)."""
     return dict(
         name=trained.cell.upper(),
         trace=gate_trace,
@@ -189,29 +208,46 @@ def _section(trained, gate_trace, tokens, narration, top, gate=None) -> dict:
         narration=narration,
         predictions=top,
         gate=gate,
-        corpus=trained.corpus_trace(),
+        corpus=trained.corpus_trace(sentences),
     )
 
 
-def trace(sentence, cell, params=None, unit=None, gate=None, html=None, png=None) -> int:
+def trace(
+    sentence, cell, params=None, unit=None, gate=None, html=None, png=None, corpus=None
+) -> int:
     """Prints the narration and the terminal view of one model reading ``sentence``;
     writes the HTML report and the overview figure when asked. Every argument is checked
     before anything is printed."""
     teach = _teach('trace')
     from rich.console import Console
 
+    from jaxrnn.teach.lessons import units
+
     _check_gate(gate, cell)
     html_path, png_path = _writable(html, 'the HTML report'), _writable(png, 'the figure')
-    trained = _model(cell, params)
+    if corpus is not None:  # checked before training: the words, the unit
+        known = {w for t in units.read_corpus(corpus) for w in t}
+        missing = [w for w in teach.tokenize(sentence) if w not in known]
+        if missing:
+            raise UserError(f'{missing[0]!r} is not a word of the corpus {corpus!r}.')
+        _check_unit(unit, DEMO_HIDDEN, f'the model trained on --corpus ({DEMO_HIDDEN} units)')
+    trained = _model(cell, params, corpus)
     _check_unit(unit, trained.hidden)
-    tokens, gate_trace, top = trained.read(sentence)  # an unknown word fails here
-    narration = teach.narrate(gate_trace, tokens, unit=unit, predictions=top)
+    # an unknown word fails here; a lesson's classifier may have 2 outputs only
+    tokens, gate_trace, top = trained.read(sentence, k=min(3, len(trained.names)))
+    # a classifier's readout is its answer, not a next word: said once, after the steps
+    steps_top = None if trained.labels else top
+    narration = teach.narrate(gate_trace, tokens, unit=unit, predictions=steps_top)
     teach.show(gate_trace, tokens, narration=narration, gate=gate, console=Console())
+    if trained.labels:
+        answer = ', '.join(f'{w} {p:.0%}' for w, p in top[-1])
+        print(f"the model's answer after the last word: {answer}")
     if png_path is not None:
         teach.overview(gate_trace, tokens, unit=narration.unit).savefig(png_path, dpi=100)
         print(f'wrote {png_path}')
     if html_path is not None:
-        section = _section(trained, gate_trace, tokens, narration, top, gate=gate)
+        texts = None if corpus is None else units.read_corpus(corpus)
+        section = _section(trained, gate_trace, tokens, narration, steps_top, gate, texts)
         teach.write_report(html_path, f'jaxrnn trace: "{sentence}"', [section])
         print(f'wrote {html_path}')
     return 0
@@ -326,6 +362,64 @@ def demo(out='jaxrnn-demo', sentence=DEFAULT_SENTENCE, steps=300, unit=None, qui
         f'{out_dir / "compare.png"} and the weights {out_dir / "lstm.npz"}, {out_dir / "gru.npz"}'
         f'\nnext: jaxrnn trace "{sentence}" --cell gru --params {out_dir / "gru.npz"} --html '
         'gru.html'
+        '\nthen the lessons, which measure what the video lesson claims: jaxrnn lesson memory '
+        '--quick (and sentiment, music, units, lstm-vs-gru; "jaxrnn lesson --help")'
+    )
+    return 0
+
+
+def lesson(
+    name: str,
+    size: str = 'full',
+    train: bool = False,
+    out: str | None = None,
+    corpus: str | None = None,
+) -> int:
+    """Runs one lesson (:func:`jaxrnn.teach.lessons.run`), prints its table and claims
+    and writes its page, figures, ``results.json`` and models into ``out``. Every argument
+    is checked before anything is printed."""
+    _teach('lesson')
+    from jaxrnn.teach import lessons
+    from jaxrnn.teach.lessons import units
+
+    if corpus is not None and name != 'units':
+        raise UserError(
+            f'--corpus is for the units lesson, not {name!r} (jaxrnn trace also takes --corpus).'
+        )
+    if corpus is not None:
+        units.read_corpus(corpus)  # a bad file fails here, before any output
+    out_dir = pathlib.Path(out or f'jaxrnn-lesson-{name}')
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f'--out {str(out_dir)!r} is a file, not a folder.')
+    existing = next(p for p in (out_dir, *out_dir.parents) if p.exists())
+    if not os.access(existing, os.W_OK):
+        raise UserError(f'cannot write into {str(out_dir)!r}: permission denied.')
+    header = f'jaxrnn lesson {name} ({size} run{", training every model" if train else ""})'
+    said: list[bool] = []
+
+    def progress(line: str) -> None:  # the header with the first line: an error comes first
+        if not said:
+            print(header, flush=True)
+            said.append(True)
+        print(f'  {line}', flush=True)
+
+    if name == 'units' and corpus is not None:
+        result = units.run(size, train=True, progress=progress, corpus=corpus)
+    else:
+        result = lessons.run(name, size, train=train, progress=progress)
+    if not said:
+        print(header)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(
+            f'cannot create the output folder {str(out_dir)!r}: {e.strerror}.'
+        ) from None
+    page = result.write(out_dir)
+    print(result.text())
+    print(
+        f'\nwrote {page}, {out_dir / "results.json"}, the figures and models/ ('
+        f'{result.seconds:.0f} s)'
     )
     return 0
 
@@ -357,15 +451,17 @@ def parser() -> argparse.ArgumentParser:
     """
     # The teaching models' cells; without the teach extra, demo and trace say how to get it.
     cells = None if _extras.missing_teach() else _teach('trace').CELLS
+    lesson_names = None if cells is None else importlib.import_module('jaxrnn.teach.lessons').NAMES
     raw = argparse.RawDescriptionHelpFormatter
     parser = _Parser(
         prog='jaxrnn',
         description=(
-            "Trace and narrate jaxrnn's teaching models, or check jaxrnn against Flax. "
+            "Trace and narrate jaxrnn's teaching models, run the lessons, or check jaxrnn "
+            'against Flax. '
             '"jaxrnn COMMAND --help" describes each command.'
         ),
         epilog=(
-            'demo and trace need the teach extra (pip install "jaxrnn[teach]"); compare '
+            'demo, trace and lesson need the teach extra (pip install "jaxrnn[teach]"); compare '
             'needs the core only. Exit status: 0 on success, 2 after a one-line error.'
         ),
     )
@@ -443,6 +539,13 @@ def parser() -> argparse.ArgumentParser:
         'the weights that ship with jaxrnn',
     )
     trace_p.add_argument(
+        '--corpus',
+        default=None,
+        metavar='FILE',
+        help=f'train a word-level model on your own text first ({TRACE_STEPS} steps; '
+        'paragraphs separated by blank lines), then trace SENTENCE, in its words',
+    )
+    trace_p.add_argument(
         '--unit',
         type=int,
         default=None,
@@ -461,6 +564,53 @@ def parser() -> argparse.ArgumentParser:
     )
     trace_p.add_argument(
         '--png', default=None, metavar='FILE', help='also write the overview figure (PNG)'
+    )
+    lesson_p = sub.add_parser(
+        'lesson',
+        formatter_class=raw,
+        help='run a lesson: an experiment that measures what the video lesson claims',
+        description=(
+            'Runs one lesson of jaxrnn.teach.lessons, prints its table and each claim of the\n'
+            'video lesson with what this run measured, and writes into the --out folder:\n'
+            '  index.html     the page: claims, table, figures, questions for the class\n'
+            '  results.json   every number, the settings, seeds and versions\n'
+            '  *.png          the figures\n'
+            '  models/*.npz   the trained models (jaxrnn trace --params opens the LSTM/GRU)\n'
+            'Without --train the lesson opens the weights that ship with jaxrnn for its size\n'
+            '(every size ships; --train trains again: under 2 minutes at --quick).\n'
+            'lessons: memory, sentiment, music, units, lstm-vs-gru'
+        ),
+        epilog='example: jaxrnn lesson memory --quick --out /tmp/memory',
+    )
+    lesson_p.add_argument(
+        'name',
+        metavar='NAME',
+        choices=lesson_names,
+        help='memory, sentiment, music, units or lstm-vs-gru',
+    )
+    sizes = lesson_p.add_mutually_exclusive_group()
+    sizes.add_argument(
+        '--quick',
+        action='store_true',
+        help='the quick size: under 2 minutes of training on a 2-core CPU',
+    )
+    sizes.add_argument('--tiny', action='store_true', help='seconds; for tests (no claim decided)')
+    lesson_p.add_argument(
+        '--train',
+        action='store_true',
+        help='train every model again instead of opening the shipped weights',
+    )
+    lesson_p.add_argument(
+        '--out',
+        default=None,
+        metavar='FOLDER',
+        help='the folder to write into (default: jaxrnn-lesson-NAME)',
+    )
+    lesson_p.add_argument(
+        '--corpus',
+        default=None,
+        metavar='FILE',
+        help='units only: train and score on your own text',
     )
     compare_p = sub.add_parser(
         'compare',
@@ -522,8 +672,18 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if args.command == 'demo':
                 return demo(args.out, args.sentence, args.steps, args.unit, args.quick)
+            if args.command == 'lesson':
+                size = 'quick' if args.quick else 'tiny' if args.tiny else 'full'
+                return lesson(args.name, size, args.train, args.out, args.corpus)
             return trace(
-                args.sentence, args.cell, args.params, args.unit, args.gate, args.html, args.png
+                args.sentence,
+                args.cell,
+                args.params,
+                args.unit,
+                args.gate,
+                args.html,
+                args.png,
+                args.corpus,
             )
         except teach.TeachError as e:
             raise UserError(str(e)) from None

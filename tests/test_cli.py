@@ -108,3 +108,70 @@ def test_unknown_command_exits_nonzero():
     with pytest.raises(SystemExit) as exc:
         cli.main(['nope'])
     assert exc.value.code == 2
+
+
+def test_lesson_tiny_writes_its_page_and_models(tmp_path, capsys):
+    out_dir = tmp_path / 'units'
+    assert cli.main(['lesson', 'units', '--tiny', '--train', '--out', str(out_dir)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith('jaxrnn lesson units (tiny run, training every model)')
+    assert 'not decided by this run' in out and f'wrote {out_dir / "index.html"}' in out
+    for name in ('index.html', 'results.json', 'units-jobs.png', 'models/lstm.npz'):
+        assert (out_dir / name).stat().st_size > 500, name
+
+
+@pytest.mark.parametrize(
+    'args, message',
+    [
+        (['lesson', 'memory', '--corpus', 'x.txt'], '--corpus is for the units lesson'),
+        (['lesson', 'units', '--corpus', 'missing.txt'], 'cannot read corpus'),
+        (['lesson', 'memory', '--quick', '--tiny'], 'not allowed with argument'),
+        (['trace', 'a b', '--corpus', 'missing.txt'], 'cannot read corpus'),
+    ],
+)
+def test_lesson_and_corpus_mistakes_fail_before_any_output(
+    tmp_path, capsys, monkeypatch, args, message
+):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) if 'not allowed' in message else _nothing() as status:
+        code = cli.main(args)
+    captured = capsys.readouterr()
+    assert captured.out == '' and message in captured.err
+    assert (status.value.code if status else code) == 2
+    assert list(tmp_path.iterdir()) == []  # no output folder made
+
+
+class _nothing:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_trace_trains_on_a_teachers_corpus(tmp_path, capsys):
+    path = tmp_path / 'mine.txt'
+    path.write_text('the cat sat on the mat .\n\nthe dog sat on the log .\n\na cat ran .')
+    assert cli.main(['trace', 'the cat sat', '--cell', 'gru', '--corpus', str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f'training a word-level GRU on {path} (3 texts, 300 steps)')
+    assert 'GRU reads "the cat sat"' in out
+    assert cli.main(['trace', 'the zebra', '--corpus', str(path)]) == 2
+    assert "'zebra' is not a word of the corpus" in capsys.readouterr().err
+    assert cli.main(['trace', 'the cat', '--corpus', str(path), '--unit', '40']) == 2
+    captured = capsys.readouterr()  # refused before training
+    assert captured.out == '' and 'the model trained on --corpus (32 units)' in captured.err
+
+
+def test_trace_opens_a_lessons_models(tmp_path, capsys):
+    from jaxrnn.teach import lessons
+
+    lessons.run('sentiment', 'tiny').write(tmp_path)
+    args = ['trace', 'the film was terrible', '--params', str(tmp_path / 'models' / 'lstm.npz')]
+    assert cli.main(args) == 0
+    out = capsys.readouterr().out
+    assert 'LSTM reads "the film was terrible"' in out and 'likeliest next words' not in out
+    assert "the model's answer after the last word: negative" in out
+    lessons.run('memory', 'tiny').write(tmp_path / 'memory')
+    assert cli.main(['trace', 'a e f', '--params', str(tmp_path / 'memory/models/simple.npz')]) == 2
+    assert 'holds a vanilla RNN: it has no gates to narrate' in capsys.readouterr().err

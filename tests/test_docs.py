@@ -11,7 +11,7 @@ import pytest
 import jaxrnn
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-PACKAGES = ['kernels', 'linen', 'nnx', 'convert', 'teach']
+PACKAGES = ['kernels', 'linen', 'nnx', 'convert', 'teach', 'teach.lessons']
 
 
 def _public(module_name: str) -> set[str]:
@@ -39,7 +39,7 @@ def test_the_cli_page_documents_every_command():
 
     parser = cli.parser()
     (subparsers,) = [a for a in parser._actions if a.__class__.__name__ == '_SubParsersAction']
-    assert set(subparsers.choices) == {'demo', 'trace', 'compare'}
+    assert set(subparsers.choices) == {'demo', 'trace', 'lesson', 'compare'}
     text = (ROOT / 'docs' / 'api' / 'cli.md').read_text()
     assert 'cli.parser()' in text and '{code-cell}' in text
 

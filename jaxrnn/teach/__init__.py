@@ -19,6 +19,9 @@ each ``[b, t, h]``); these views read it, with the ``t`` tokens the layer read:
   :class:`Trained` word-level language model (a :class:`LanguageModel`: embedding, one
   jaxrnn LSTM or GRU layer, next-word readout) over the :func:`corpus` that ships with
   jaxrnn, split into words by :func:`tokenize`; user mistakes raise :class:`TeachError`.
+* The lessons, :mod:`jaxrnn.teach.lessons`: experiments that train real models and
+  measure what the video lesson claims (``memory``, ``sentiment``, ``music``, ``units``,
+  ``lstm-vs-gru``), each with a table, figures, a page and ``results.json``.
 
 Needs the ``teach`` extra (``pip install "jaxrnn[teach]"``: matplotlib, rich, optax);
 without it, importing this module raises an ``ImportError`` that names the extra.

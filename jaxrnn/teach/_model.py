@@ -22,6 +22,10 @@ import jaxrnn.linen as jl
 from jaxrnn.convert._common import flatten
 
 CELLS = ('lstm', 'gru')  # documented where jaxrnn.teach re-exports it
+MODEL_CELLS = ('simple', 'lstm', 'gru')  # every cell a LanguageModel can hold
+RECURRENT_INITS = ('orthogonal', 'uniform')
+_GATES = {'simple': ('a',), 'lstm': ('i', 'f', 'g', 'o'), 'gru': ('r', 'z', 'n')}
+_KEEP = {'lstm': 'f', 'gru': 'z'}  # the gate that keeps the old state
 _TOKEN = re.compile(r"[a-z']+|[.,!?]")
 
 
@@ -38,7 +42,7 @@ class TeachError(ValueError):
       ...     teach.shipped('lstm').trace('I love jaxrnn')
       ... except teach.TeachError as e:
       ...     print(e)
-      'jaxrnn' is not in the vocabulary of this model (128 words from the shipped corpus);
+      'jaxrnn' is not in the vocabulary of this model (128 words of its training text);
       try words like '.', 'a', 'am', 'and', 'are', 'at', 'bad', 'be'.
       >>> issubclass(teach.TeachError, ValueError)
       True
@@ -106,20 +110,34 @@ class LanguageModel(nn.Module):
       logits = h @ W + bias                              # [b, t, vocab_size]
 
     Calling it takes ``tokens`` (int ids ``[b, t]``), ``seq_lengths`` (optional ``[b]``,
-    passed to the recurrent layer) and ``trace``; with ``trace=True`` it returns
-    ``(logits, trace)``, the recurrent layer's ``LSTMTrace`` or ``GRUTrace`` (fields
-    ``[b, t, hidden]``), which every view of :mod:`jaxrnn.teach` reads.
+    passed to the recurrent layer), ``trace`` and ``probe``; with ``trace=True`` it
+    returns ``(logits, trace)``, the recurrent layer's ``LSTMTrace`` or ``GRUTrace``
+    (fields ``[b, t, hidden]``), which every view of :mod:`jaxrnn.teach` reads. A
+    ``probe [b, t, embed]`` is added to the embedded inputs: the gradient of a loss with
+    respect to it (at zero) is the gradient that reaches each step's input.
 
     Its parameters: ``embed`` (``embedding [vocab_size, embed]``), ``cell`` (the fused
     parameters of :class:`jaxrnn.linen.LSTMCell` or :class:`jaxrnn.linen.GRUCell`, with
     ``input_kernel [embed, G*hidden]``, G = 4 for the LSTM and 3 for the GRU) and
     ``readout`` (``kernel [hidden, vocab_size]``, ``bias [vocab_size]``).
 
+    The lessons (:mod:`jaxrnn.teach.lessons`) use the same network as a classifier or
+    a next-note predictor: ``outputs`` sets the readout's size, ``cell='simple'`` holds
+    a vanilla RNN (``h' = tanh(x W_ih + h W_hh + b)``), and ``keep_bias`` and
+    ``recurrent_init`` choose the initialization.
+
     Attributes:
       vocab_size: the number of token ids (``len(Trained.vocab)``, ``'<pad>'`` included).
-      cell: ``'lstm'`` or ``'gru'`` (one of :data:`CELLS`).
+      cell: ``'lstm'``, ``'gru'`` or ``'simple'``.
       embed: the embedding size, the recurrent layer's input features ``i``.
       hidden: the recurrent layer's hidden size ``h``.
+      outputs: the readout's size (default ``None``: ``vocab_size``, next-token logits).
+      keep_bias: added at initialization to the bias of the gate that keeps the old
+        state: the LSTM's forget gate ``f``, the GRU's update gate ``z`` (``sigmoid(2)
+        = 0.88`` of the state kept for 2.0); ignored by the simple RNN. Default 0.
+      recurrent_init: ``'orthogonal'`` (default, Flax's) or ``'uniform'``: every
+        ``[h, h]`` block of ``recurrent_kernel`` drawn from ``U(-1/sqrt(h), 1/sqrt(h))``,
+        as PyTorch's ``nn.RNN``, ``nn.LSTM`` and ``nn.GRU`` draw it.
 
     Examples:
       >>> import jax
@@ -152,16 +170,51 @@ class LanguageModel(nn.Module):
     cell: str = 'lstm'
     embed: int = 16
     hidden: int = 32
+    outputs: int | None = None
+    keep_bias: float = 0.0
+    recurrent_init: str = 'orthogonal'
 
     @nn.compact
-    def __call__(self, tokens, seq_lengths=None, trace: bool = False):
+    def __call__(self, tokens, seq_lengths=None, trace: bool = False, probe=None):
         x = nn.Embed(self.vocab_size, self.embed, name='embed')(tokens)
-        make = {'lstm': jl.LSTMCell, 'gru': jl.GRUCell}[self.cell]
-        rnn = jl.RNN(make(self.hidden, name='cell'), name='rnn')
+        if probe is not None:  # [b, t, embed], added to the embedded inputs
+            x = x + probe
+        make = {'lstm': jl.LSTMCell, 'gru': jl.GRUCell, 'simple': jl.SimpleCell}[self.cell]
+        options: dict[str, Any] = {}
+        if self.recurrent_init == 'uniform':
+            bound = 1 / self.hidden**0.5
+            options['recurrent_kernel_init'] = _uniform(bound)
+        if self.keep_bias and self.cell in _KEEP:
+            options['bias_init'] = _keep_bias(self.cell, self.hidden, self.keep_bias)
+        rnn = jl.RNN(make(self.hidden, name='cell', **options), name='rnn')
         out = rnn(x, seq_lengths=seq_lengths, trace=trace)
         h, gates = out if trace else (out, None)
-        logits = nn.Dense(self.vocab_size, name='readout')(h)
+        logits = nn.Dense(self.outputs or self.vocab_size, name='readout')(h)
         return (logits, gates) if trace else logits
+
+
+def _uniform(bound: float):
+    """``U(-bound, bound)``, an initializer."""
+
+    def init(key, shape, dtype=jnp.float32):
+        return jax.random.uniform(key, shape, dtype, -bound, bound)
+
+    return init
+
+
+def _keep_bias(cell: str, hidden: int, value: float):
+    """Zeros with ``value`` on the keeping gate's block of the fused ``bias [G*h]``
+    (the GRU's ``recurrent_bias [h]`` stays zero)."""
+    gates = _GATES[cell]
+    block = gates.index(_KEEP[cell])
+
+    def init(key, shape, dtype=jnp.float32):
+        b = jnp.zeros(shape, dtype)
+        if shape[-1] != len(gates) * hidden:
+            return b
+        return b.at[block * hidden : (block + 1) * hidden].set(jnp.asarray(value, dtype))
+
+    return init
 
 
 @dataclasses.dataclass
@@ -172,7 +225,7 @@ class Trained:
     Made by :func:`train`, :func:`shipped` and :func:`load`; written by :meth:`save`.
 
     Attributes:
-      cell: ``'lstm'`` or ``'gru'``.
+      cell: ``'lstm'`` or ``'gru'`` (a lesson's model may also be ``'simple'``).
       vocab: the tokens, ``'<pad>'`` first (id 0), then the corpus's tokens, sorted; a
         token's id is its index.
       params: the :class:`LanguageModel`'s parameters (keys ``'embed'``, ``'cell'``,
@@ -183,6 +236,9 @@ class Trained:
       seconds: the training time in seconds, measured after the update was compiled and
         run once to warm up (``0.0`` for a loaded model). One model's steps, timed
         alone: to compare two models' speed, use :func:`step_times`.
+      labels: the names of the readout's outputs for a lesson's classifier (for
+        example ``('negative', 'positive')``); empty (default) for a language model,
+        whose outputs are the :attr:`vocab`.
 
     Examples:
       >>> from jaxrnn import teach
@@ -201,11 +257,20 @@ class Trained:
     hidden: int = 32
     losses: tuple[float, ...] = ()
     seconds: float = 0.0  # training time, compilation excluded
+    labels: tuple[str, ...] = ()
 
     @property
     def model(self) -> LanguageModel:
         """The :class:`LanguageModel` these parameters belong to."""
-        return LanguageModel(len(self.vocab), self.cell, self.embed, self.hidden)
+        return LanguageModel(
+            len(self.vocab), self.cell, self.embed, self.hidden, len(self.labels) or None
+        )
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The names of the outputs: :attr:`labels`, or :attr:`vocab` for a language
+        model."""
+        return self.labels or self.vocab
 
     def ids(self, tokens: list[str]) -> np.ndarray:
         """The ids of ``tokens`` in :attr:`vocab`.
@@ -231,7 +296,7 @@ class Trained:
         if unknown:
             raise TeachError(
                 f'{unknown[0]!r} is not in the vocabulary of this model ({len(self.vocab) - 1} '
-                'words from the shipped corpus); try words like '
+                'words of its training text); try words like '
                 + ', '.join(repr(w) for w in self.vocab[1:9])
                 + '.'
             )
@@ -291,26 +356,31 @@ class Trained:
           >>> word, 0 < p < 1
           ('love', True)
         """
-        if not 1 <= k <= len(self.vocab):
-            raise TeachError(f'k must be in [1, {len(self.vocab)}], got {k}.')
+        if not 1 <= k <= len(self.names):
+            raise TeachError(f'k must be in [1, {len(self.names)}], got {k}.')
         tokens = tokenize(sentence)
         ids = self.ids(tokens)
         logits, trace = self.model.apply({'params': self.params}, ids[None], trace=True)
         probs = np.asarray(jax.nn.softmax(logits[0].astype(jnp.float32), axis=-1), np.float64)
         order = np.argsort(-probs, axis=-1, kind='stable')[:, :k]
         top = [
-            [(self.vocab[j], float(p[j])) for j in row] for row, p in zip(order, probs, strict=True)
+            [(self.names[j], float(p[j])) for j in row] for row, p in zip(order, probs, strict=True)
         ]
         return tokens, trace, top
 
-    def corpus_trace(self):
-        """Runs the model over every sentence of :func:`corpus` (the words of its
-        vocabulary only) with ``trace=True``: what :func:`saturation` measures over.
+    def corpus_trace(self, sentences: list[list[str]] | None = None):
+        """Runs the model over every sentence of :func:`corpus` (or of ``sentences``;
+        the words of its vocabulary only) with ``trace=True``: what :func:`saturation`
+        measures over.
+
+        Args:
+          sentences: token lists (default: :func:`corpus`).
 
         Returns:
           ``(trace, lengths)``: the ``LSTMTrace`` or ``GRUTrace``, fields ``[b, t,
           hidden]`` with one sequence per sentence (padded), and each sentence's length
-          ``[b]``.
+          ``[b]``; ``None`` when no sentence has a word of the vocabulary (a lesson's
+          model over the shipped corpus).
 
         Examples:
           >>> from jaxrnn import teach
@@ -319,8 +389,10 @@ class Trained:
           ((80, 10, 32), 496)
         """
         known = set(self.vocab)
-        sentences = [[w for w in s if w in known] for s in corpus()]
-        sentences = [s for s in sentences if s]
+        sentences = corpus() if sentences is None else sentences
+        sentences = [s for s in ([w for w in s if w in known] for s in sentences) if s]
+        if not sentences:
+            return None
         ids = _pad([self.ids(s) for s in sentences])
         lengths = np.array([len(s) for s in sentences], np.int32)
         _, trace = self.model.apply({'params': self.params}, ids, seq_lengths=lengths, trace=True)
@@ -342,6 +414,8 @@ class Trained:
             'embed': np.array(self.embed),
             'hidden': np.array(self.hidden),
         }
+        if self.labels:
+            arrays['labels'] = np.array(self.labels)
         for key, value in flatten(self.params):
             arrays['params/' + '/'.join(key)] = np.asarray(value)
         np.savez(path, **arrays)
@@ -387,11 +461,12 @@ def load(path) -> Trained:
         cell = str(data['cell'])
         vocab = tuple(str(w) for w in data['vocab'])
         embed, hidden = int(data['embed']), int(data['hidden'])
+        labels = tuple(str(w) for w in data['labels']) if 'labels' in data else ()
     except KeyError as e:
         raise TeachError(f'{str(path)!r} is not a jaxrnn teaching params file (no {e}).') from None
-    if cell not in CELLS:
+    if cell not in MODEL_CELLS:
         raise TeachError(f'{str(path)!r} holds an unknown cell {cell!r}.')
-    model = LanguageModel(len(vocab), cell, embed, hidden)
+    model = LanguageModel(len(vocab), cell, embed, hidden, len(labels) or None)
     shapes = jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, 2), jnp.int32))['params']
     params: dict = {}
     for key, spec in flatten(shapes):
@@ -408,7 +483,7 @@ def load(path) -> Trained:
         for part in key[:-1]:
             node = node.setdefault(part, {})
         node[key[-1]] = jnp.asarray(value)
-    return Trained(cell, vocab, params, embed, hidden)
+    return Trained(cell, vocab, params, embed, hidden, labels=labels)
 
 
 def shipped(cell: str) -> Trained:
@@ -452,10 +527,10 @@ def _pad(rows) -> np.ndarray:
     return ids
 
 
-def _batch(vocab: tuple[str, ...]):
-    """The corpus as one training batch: ``(inputs, targets, lengths, mask)``, every
-    sentence one padded sequence, the inputs all tokens but the last."""
-    sentences = corpus()
+def _batch(vocab: tuple[str, ...], sentences: list[list[str]] | None = None):
+    """The corpus (or ``sentences``) as one training batch: ``(inputs, targets, lengths,
+    mask)``, every sentence one padded sequence, the inputs all tokens but the last."""
+    sentences = corpus() if sentences is None else sentences
     index = {w: k for k, w in enumerate(vocab)}
     ids = _pad([[index[w] for w in s] for s in sentences])
     lengths = np.array([len(s) - 1 for s in sentences], np.int32)  # inputs: all but last
@@ -526,8 +601,10 @@ def train(
     hidden: int = 32,
     learning_rate: float = 1e-2,
     progress: Callable[[int, float], None] | None = None,
+    sentences: list[list[str]] | None = None,
 ) -> Trained:
-    """Trains a :class:`LanguageModel` on :func:`corpus` to predict the next word.
+    """Trains a :class:`LanguageModel` on :func:`corpus` (or on ``sentences``) to
+    predict the next word.
 
     Every sentence of the corpus is one sequence of the batch (padded with ``'<pad>'``
     to the longest); the model reads all tokens but the last and is scored on the next
@@ -548,6 +625,9 @@ def train(
       hidden: the recurrent layer's hidden size.
       learning_rate: Adam's learning rate.
       progress: called as ``progress(step, loss)`` after each step (``step`` from 1).
+      sentences: a teacher's own text, one token list per sequence (``jaxrnn trace
+        --corpus`` reads it with :func:`jaxrnn.teach.lessons.units.read_corpus`); the
+        vocabulary is then its tokens. Default: :func:`corpus`.
 
     The update is compiled and run once on the initial state (its result discarded)
     before the steps are timed, so ``seconds`` leaves out compilation; it still times
@@ -578,9 +658,10 @@ def train(
     """
     if cell not in CELLS:
         raise TeachError(f'unknown cell {cell!r}; choose one of {", ".join(CELLS)}.')
-    vocab = vocabulary(corpus())
+    sentences = corpus() if sentences is None else sentences
+    vocab = vocabulary(sentences)
     model = LanguageModel(len(vocab), cell, embed, hidden)
-    batch = _batch(vocab)
+    batch = _batch(vocab, sentences)
     params = model.init(jax.random.key(seed), batch[0])['params']
     optimizer = optax.adam(learning_rate)
     opt_state = optimizer.init(params)
