@@ -19,12 +19,13 @@ import numpy as np
 import optax
 
 import jaxrnn.linen as jl
+from jaxrnn import kernels
 from jaxrnn.convert._common import flatten
 
 CELLS = ('lstm', 'gru')  # documented where jaxrnn.teach re-exports it
 MODEL_CELLS = ('simple', 'lstm', 'gru')  # every cell a LanguageModel can hold
 RECURRENT_INITS = ('orthogonal', 'uniform')
-_GATES = {'simple': ('a',), 'lstm': ('i', 'f', 'g', 'o'), 'gru': ('r', 'z', 'n')}
+_GATES: dict[str, tuple[str, ...]] = {'lstm': kernels.LSTM.gates, 'gru': kernels.GRU.gates}
 _KEEP = {'lstm': 'f', 'gru': 'z'}  # the gate that keeps the old state
 _TOKEN = re.compile(r"[a-z']+|[.,!?]")
 
@@ -176,6 +177,11 @@ class LanguageModel(nn.Module):
 
     @nn.compact
     def __call__(self, tokens, seq_lengths=None, trace: bool = False, probe=None):
+        if self.cell not in MODEL_CELLS or self.recurrent_init not in RECURRENT_INITS:
+            raise ValueError(
+                f'cell must be one of {MODEL_CELLS} and recurrent_init one of '
+                f'{RECURRENT_INITS}, got {self.cell!r} and {self.recurrent_init!r}.'
+            )
         x = nn.Embed(self.vocab_size, self.embed, name='embed')(tokens)
         if probe is not None:  # [b, t, embed], added to the embedded inputs
             x = x + probe

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -56,3 +58,22 @@ def test_errors(tmp_path):
     np.savez(tmp_path / 'other.npz', weights=np.zeros(3))
     with pytest.raises(teach.TeachError, match='not a jaxrnn teaching params file'):
         teach.load(tmp_path / 'other.npz')
+
+
+@pytest.mark.parametrize('cell, block', [('lstm', 1), ('gru', 1)])  # f of i f g o; z of r z n
+def test_keep_bias_and_uniform_recurrent_init(cell, block):
+    model = teach.LanguageModel(5, cell, 3, 4, keep_bias=2.0, recurrent_init='uniform')
+    params = model.init(jax.random.key(0), jnp.zeros((1, 2), jnp.int32))['params']['cell']
+    bias = np.asarray(params['bias']).reshape(-1, 4)
+    assert (bias[block] == 2.0).all() and (np.delete(bias, block, 0) == 0).all()
+    if cell == 'gru':
+        assert (np.asarray(params['recurrent_bias']) == 0).all()
+    w = np.abs(np.asarray(params['recurrent_kernel']))
+    assert w.max() <= 0.5 and w.max() > 0.3  # U(-1/sqrt(4), 1/sqrt(4))
+
+
+def test_a_language_model_refuses_unknown_options():
+    with pytest.raises(ValueError, match="recurrent_init one of .*got 'lstm' and 'normal'"):
+        teach.LanguageModel(5, 'lstm', recurrent_init='normal').init(
+            jax.random.key(0), jnp.zeros((1, 2), jnp.int32)
+        )

@@ -91,7 +91,7 @@ def layer_parameters(cell: str, inputs: int, hidden: int) -> int:
     return gates * (inputs * hidden + hidden * hidden + hidden) + (hidden if cell == 'gru' else 0)
 
 
-def run(size: str = 'quick', *, train: bool = False, progress=None) -> Lesson:
+def run(size: str = 'full', *, train: bool = False, progress=None) -> Lesson:
     """Runs the lesson (arguments as :func:`jaxrnn.teach.lessons.memory.run`); it runs
     the ``memory`` and ``sentiment`` lessons at the same size for their accuracies."""
     _common.check_size(size)

@@ -147,7 +147,7 @@ def _orders(profile: np.ndarray) -> float:
     return float(np.log10(profile[-1] / profile[0]))
 
 
-def run(size: str = 'quick', *, train: bool = False, progress=None) -> Lesson:
+def run(size: str = 'full', *, train: bool = False, progress=None) -> Lesson:
     """Runs the lesson.
 
     Args:

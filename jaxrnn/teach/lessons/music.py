@@ -127,7 +127,7 @@ def _sampler(s: Setting):
     return sample
 
 
-def run(size: str = 'quick', *, train: bool = False, progress=None) -> Lesson:
+def run(size: str = 'full', *, train: bool = False, progress=None) -> Lesson:
     """Runs the lesson (arguments as :func:`jaxrnn.teach.lessons.memory.run`)."""
     _common.check_size(size)
     s = SETTINGS[size]

@@ -158,7 +158,7 @@ def _mean(values: list) -> float:
     return float(np.mean(values)) if None not in values else float('nan')
 
 
-def run(size: str = 'quick', *, train: bool = False, progress=None) -> Lesson:
+def run(size: str = 'full', *, train: bool = False, progress=None) -> Lesson:
     """Runs the lesson (arguments as :func:`jaxrnn.teach.lessons.memory.run`)."""
     _common.check_size(size)
     s = SETTINGS[size]

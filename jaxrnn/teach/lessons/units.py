@@ -148,7 +148,7 @@ def _sampler(texts, vocab, batch):
     return sample
 
 
-def run(size: str = 'quick', *, train: bool = False, progress=None, corpus=None) -> Lesson:
+def run(size: str = 'full', *, train: bool = False, progress=None, corpus=None) -> Lesson:
     """Runs the lesson (arguments as :func:`jaxrnn.teach.lessons.memory.run`).
 
     Args:
