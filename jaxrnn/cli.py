@@ -151,14 +151,11 @@ def _writable(path: str | None, what: str) -> pathlib.Path | None:
     return p
 
 
-def _model(cell: str, params: str | None, corpus: str | None = None):
+def _model(cell: str, params: str | None, corpus: str | None = None, texts=None):
+    """The model to trace: trained on ``texts`` (read from ``corpus``), loaded from
+    ``params``, or the shipped one."""
     teach = _teach('trace')
-    if params is not None and corpus is not None:
-        raise UserError('give --params or --corpus, not both.')
-    if corpus is not None:
-        from jaxrnn.teach.lessons import units
-
-        texts = units.read_corpus(corpus)
+    if texts is not None:
         print(
             f'training a word-level {cell.upper()} on {corpus} ({len(texts)} texts, '
             f'{TRACE_STEPS} steps)',
@@ -225,13 +222,16 @@ def trace(
 
     _check_gate(gate, cell)
     html_path, png_path = _writable(html, 'the HTML report'), _writable(png, 'the figure')
-    if corpus is not None:  # checked before training: the words, the unit
-        known = {w for t in units.read_corpus(corpus) for w in t}
+    if params is not None and corpus is not None:
+        raise UserError('give --params or --corpus, not both.')
+    texts = None if corpus is None else units.read_corpus(corpus)
+    if texts is not None:  # checked before training: the words, the unit
+        known = {w for t in texts for w in t}
         missing = [w for w in teach.tokenize(sentence) if w not in known]
         if missing:
             raise UserError(f'{missing[0]!r} is not a word of the corpus {corpus!r}.')
         _check_unit(unit, DEMO_HIDDEN, f'the model trained on --corpus ({DEMO_HIDDEN} units)')
-    trained = _model(cell, params, corpus)
+    trained = _model(cell, params, corpus, texts)
     _check_unit(unit, trained.hidden)
     # an unknown word fails here; a lesson's classifier may have 2 outputs only
     tokens, gate_trace, top = trained.read(sentence, k=min(3, len(trained.names)))
@@ -246,7 +246,6 @@ def trace(
         teach.overview(gate_trace, tokens, unit=narration.unit).savefig(png_path, dpi=100)
         print(f'wrote {png_path}')
     if html_path is not None:
-        texts = None if corpus is None else units.read_corpus(corpus)
         section = _section(trained, gate_trace, tokens, narration, steps_top, gate, texts)
         teach.write_report(html_path, f'jaxrnn trace: "{sentence}"', [section])
         print(f'wrote {html_path}')
