@@ -524,10 +524,10 @@ def shipped(cell: str) -> Trained:
         return load(file)
 
 
-def _pad(rows) -> np.ndarray:
-    """Rows of token ids as one int32 ``[len(rows), longest]`` array, padded with
-    ``'<pad>'`` (id 0)."""
-    ids = np.zeros((len(rows), max(len(r) for r in rows)), np.int32)
+def _pad(rows, width: int | None = None) -> np.ndarray:
+    """Rows of token ids as one int32 ``[len(rows), width]`` array (default: the longest
+    row), padded with ``'<pad>'`` (id 0)."""
+    ids = np.zeros((len(rows), width or max(len(r) for r in rows)), np.int32)
     for k, r in enumerate(rows):
         ids[k, : len(r)] = r
     return ids

@@ -5,7 +5,6 @@ seeds of one model at once, and the weights files that ship with jaxrnn.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import functools
 import html
@@ -24,7 +23,8 @@ import optax
 from matplotlib.figure import Figure
 
 from jaxrnn.convert._common import flatten
-from jaxrnn.teach._html import figure_png
+from jaxrnn.teach import _values
+from jaxrnn.teach._html import _figure, figure_png
 from jaxrnn.teach._model import LanguageModel, TeachError, Trained
 
 SIZES = ('tiny', 'quick', 'full')
@@ -159,12 +159,7 @@ class Lesson:
             f'<td>{e(c.measured)}</td><td>{e(c.verdict)}</td></tr>'
             for c in self.claims
         )
-        figures = ''.join(
-            f'<figure><div class="scroll"><img alt="{e(caption)}" src="data:image/png;base64,'
-            f'{base64.b64encode(figure_png(fig)).decode("ascii")}"></div>'
-            f'<figcaption>{e(caption)}</figcaption></figure>'
-            for _, fig, caption in self.figures
-        )
+        figures = ''.join(_figure(fig, caption, caption) for _, fig, caption in self.figures)
         questions = ''.join(f'<li>{e(q)}</li>' for q in self.questions)
         size_flag = {'tiny': ' --tiny', 'quick': ' --quick', 'full': ''}[self.size]
         settings = json.dumps(self.results.get('settings', {}), indent=1)
@@ -321,16 +316,16 @@ def save_weights(path, models: dict[str, tuple[dict, dict]]) -> None:
 
 
 def load_weights(
-    lesson: str, size: str, headers: dict[str, dict]
+    lesson: str, size: str, headers: dict[str, dict], path=None
 ) -> dict[str, tuple[dict, dict]] | None:
     """The weights that ship for ``lesson`` at ``size`` (``None`` if none ship), as
-    :func:`save_weights` wrote them.
+    :func:`save_weights` wrote them; ``path`` reads another file instead.
 
     Raises:
       TeachError: the shipped models are not those ``headers`` describes (the lesson's
         settings changed since they were trained): train them again.
     """
-    path = _weights_path(lesson, size)
+    path = _weights_path(lesson, size) if path is None else pathlib.Path(path)
     if not path.is_file():
         return None
     with importlib.resources.as_file(path) as file, np.load(file, allow_pickle=False) as data:
@@ -424,23 +419,29 @@ def load_or_train(
     return models, True
 
 
-def keep_gate(trace: Any, cell: str) -> np.ndarray:
-    """The gate that keeps the old state: the LSTM's ``f``, the GRU's ``z`` (float64)."""
-    return np.asarray(trace.f if cell == 'lstm' else trace.z, np.float64)
+def keep_gate(trace: Any) -> np.ndarray:
+    """The gate that keeps the old state (the LSTM's ``f``, the GRU's ``z``; the views'
+    :class:`~jaxrnn.teach._values.Kind`), float64 ``[b, t, h]``."""
+    return _factors(trace)[0]
 
 
-def written(trace: Any, cell: str) -> np.ndarray:
-    """What each step writes into the kept state: the LSTM's ``i * g``, the GRU's
-    ``(1 - z) * n`` (float64, signed)."""
-    if cell == 'lstm':
-        return np.asarray(trace.i, np.float64) * np.asarray(trace.g, np.float64)
-    z = np.asarray(trace.z, np.float64)
-    return (1 - z) * np.asarray(trace.n, np.float64)
+def written(trace: Any) -> np.ndarray:
+    """What each step writes into the kept state (the LSTM's ``i * g``, the GRU's
+    ``(1 - z) * n``), float64 and signed ``[b, t, h]``."""
+    _, write, new = _factors(trace)
+    return write * new
 
 
-def memory_state(trace: Any, cell: str) -> np.ndarray:
-    """The state the keeping gate keeps: the LSTM's ``c``, otherwise ``h`` (float64)."""
-    return np.asarray(trace.c if cell == 'lstm' else trace.h, np.float64)
+def memory_state(trace: Any) -> np.ndarray:
+    """The state the keeping gate keeps (the LSTM's ``c``, otherwise ``h``), float64."""
+    kind = _values.KINDS[type(trace)]
+    return np.asarray(getattr(trace, kind.state), np.float64)
+
+
+def _factors(trace: Any):
+    kind = _values.kind_of(trace)
+    fields = {name: np.asarray(getattr(trace, name), np.float64) for name in trace._fields}
+    return kind.factors(fields)  # type: ignore[misc]
 
 
 def at_last(logits, lengths):
@@ -448,15 +449,6 @@ def at_last(logits, lengths):
     ``[b, k]``."""
     last = jnp.asarray(lengths) - 1
     return jnp.take_along_axis(logits, last[:, None, None], axis=1)[:, 0]
-
-
-def pad(rows, width: int | None = None) -> np.ndarray:
-    """Rows of token ids as one int32 ``[len(rows), width]`` array (default: the longest
-    row), padded with id 0."""
-    out = np.zeros((len(rows), width or max(len(r) for r in rows)), np.int32)
-    for k, r in enumerate(rows):
-        out[k, : len(r)] = r
-    return out
 
 
 def spread(values) -> str:

@@ -135,9 +135,9 @@ def holding_units(h: dict, params: dict, distance: int, count: int = 512):
     """
     tokens, _, targets, _ = sample(jax.random.key(777), count, distance)
     _, trace = _common.network(h).apply({'params': params}, tokens, trace=True)
-    state = _common.memory_state(trace, h['cell'])[:, -1]
+    state = _common.memory_state(trace)[:, -1]
     scores, spread = _common.explained(state, np.asarray(targets[:, -1]))
-    keep = _common.keep_gate(trace, h['cell'])
+    keep = _common.keep_gate(trace)
     return np.argsort(-spread, kind='stable'), scores, keep
 
 

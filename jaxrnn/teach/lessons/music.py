@@ -165,7 +165,7 @@ def run(size: str = 'full', *, train: bool = False, progress=None) -> Lesson:
             {'params': _common.seed_params(params, 0)}, tokens, seq_lengths=lengths, trace=True
         )
         at_rest = len(INTRO) + s.gaps[-1]
-        state = _common.memory_state(trace, cell)[:, at_rest]
+        state = _common.memory_state(trace)[:, at_rest]
         key_of = np.asarray(keys)
         score, spread = _common.explained(state, key_of)
         order = np.argsort(-spread, kind='stable')[:6]

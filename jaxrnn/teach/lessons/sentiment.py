@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from matplotlib.figure import Figure
 
+from jaxrnn.teach._model import _pad
 from jaxrnn.teach.lessons import _common, reviews
 from jaxrnn.teach.lessons._common import Claim, Lesson
 
@@ -74,7 +75,7 @@ def header(cell: str, s: Setting) -> dict:
 def encode(items: list[reviews.Review]):
     """``(tokens [n, 150], lengths [n], labels [n])`` as NumPy arrays."""
     index = {w: k for k, w in enumerate(reviews.vocabulary())}
-    tokens = _common.pad([[index[w] for w in r.words] for r in items], reviews.LONGEST)
+    tokens = _pad([[index[w] for w in r.words] for r in items], reviews.LONGEST)
     lengths = np.array([len(r.words) for r in items], np.int32)
     return tokens, lengths, np.array([r.label for r in items], np.int32)
 
@@ -114,8 +115,8 @@ def memory_left(h: dict, params: dict, tokens, lengths):
     the keeping gate over the later steps of the review)``; and the trace.
     """
     _, trace = _common.network(h).apply({'params': params}, tokens, seq_lengths=lengths, trace=True)
-    keep = _common.keep_gate(trace, h['cell'])
-    wrote = np.abs(_common.written(trace, h['cell']))
+    keep = _common.keep_gate(trace)
+    wrote = np.abs(_common.written(trace))
     steps = np.arange(keep.shape[1])
     keep = np.where(steps[None, :, None] < np.asarray(lengths)[:, None, None], keep, 1.0)
     after = np.cumprod(keep[:, ::-1], axis=1)[:, ::-1]  # prod over s >= p
@@ -212,9 +213,9 @@ def run(size: str = 'full', *, train: bool = False, progress=None) -> Lesson:
         )
         # follow the example's word
         e_wrote, e_left, e_trace = memory_left(h, p0, ex_tokens, ex_lengths)
-        keep = _common.keep_gate(e_trace, cell)[0]
+        keep = _common.keep_gate(e_trace)[0]
         n = len(ex.words)
-        writes = np.abs(_common.written(e_trace, cell))[0]
+        writes = np.abs(_common.written(e_trace))[0]
         written = writes[pos]
         running = np.cumprod(np.concatenate([np.ones((1, keep.shape[1])), keep[pos + 1 : n]]), 0)
         filler_at = next(

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 from matplotlib.figure import Figure
 
-from jaxrnn.teach._model import TeachError, tokenize
+from jaxrnn.teach._model import TeachError, _pad, tokenize
 from jaxrnn.teach.lessons import _common, reviews
 from jaxrnn.teach.lessons._common import Claim, Lesson
 
@@ -131,7 +131,7 @@ def features(texts: list[list[str]], top: int = 8) -> dict[str, list[np.ndarray]
 
 def _encode(texts, vocab):
     index = {w: k for k, w in enumerate(vocab)}
-    tokens = _common.pad([[index[w] for w in t] for t in texts])
+    tokens = _pad([[index[w] for w in t] for t in texts])
     return tokens, np.array([len(t) for t in texts], np.int32)
 
 

@@ -50,7 +50,7 @@ def test_fit_trains_each_seed_on_its_own_data_and_lowers_the_loss():
     assert not np.allclose(losses[:, 0], losses[:, 1])  # seed 0 saw other batches
 
 
-def test_weights_round_trip_and_open_as_trained_models(tmp_path, monkeypatch):
+def test_weights_round_trip_and_open_as_trained_models(tmp_path):
     header = dict(cell='lstm', vocab=['<pad>', 'a', 'b'], labels=['x', 'y'], embed=3, hidden=4)
     net = _common.network(header)
     params = jax.vmap(lambda k: net.init(k, jnp.zeros((1, 2), jnp.int32))['params'])(
@@ -58,12 +58,12 @@ def test_weights_round_trip_and_open_as_trained_models(tmp_path, monkeypatch):
     )
     path = tmp_path / 'w.npz'
     _common.save_weights(path, {'lstm': (header, params)})
-    monkeypatch.setattr(_common, '_weights_path', lambda lesson, size: path)
-    ((loaded_header, loaded),) = _common.load_weights('any', 'quick', {'lstm': header}).values()
+    loaded_weights = _common.load_weights('any', 'quick', {'lstm': header}, path)
+    ((loaded_header, loaded),) = loaded_weights.values()
     assert loaded_header == header
     jax.tree.map(np.testing.assert_array_equal, loaded, jax.device_get(params))
     with pytest.raises(teach.TeachError, match='trained with other settings'):
-        _common.load_weights('any', 'quick', {'lstm': dict(header, hidden=5)})
+        _common.load_weights('any', 'quick', {'lstm': dict(header, hidden=5)}, path)
     trained = _common.trained(header, loaded, seed=1)
     tokens, trace, top = trained.read('a b', k=2)
     assert trace.c.shape == (1, 2, 4) and {w for w, _ in top[0]} == {'x', 'y'}
