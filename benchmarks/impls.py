@@ -293,6 +293,15 @@ def build_torch(p: Problem, mode: str, dtype: str) -> Runner:
     return Runner(run, compile_s, {'peak': peak})
 
 
+def _native_missing():
+    from jaxrnn.kernels import _native
+
+    if jax.default_backend() != 'cpu':
+        return 'the native kernel runs on the CPU'
+    error = _native.load_error()
+    return f'the native kernel is not available: {error}' if error else None
+
+
 def _gpu_only(what: str):
     def missing():
         if jax.default_backend() != 'gpu':
@@ -320,6 +329,9 @@ def build_jax_experimental(p: Problem, mode: str, dtype: str) -> Runner:
 
 IMPLS = [
     Impl('jaxrnn', ('lstm', 'gru'), _jaxrnn('auto'), peer=False),
+    Impl('jaxrnn backend=xla', ('lstm', 'gru'), _jaxrnn('xla'), peer=False),
+    Impl('jaxrnn backend=native', ('lstm', 'gru'), _jaxrnn('native'), peer=False,
+         missing=_native_missing),
     Impl('jaxrnn backend=pallas', ('lstm', 'gru'), _jaxrnn('pallas'), peer=False,
          missing=_gpu_only('the compiled Pallas kernel (interpret mode on CPU is for tests)')),
     Impl('jaxrnn backend=cudnn', ('lstm',), _jaxrnn('cudnn'), peer=False,

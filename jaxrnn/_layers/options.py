@@ -45,9 +45,10 @@ class KernelOptions(TypedDict, total=False):
         ``recurrent_kernel`` is drawn in float32 and cast.
       precision: ``jax.lax.Precision`` of every matmul (default: ``None``).
       backend: implementation of the sequence kernel: ``'auto'`` (default), ``'xla'``,
-        ``'cudnn'``, ``'pallas'`` or an options object of :mod:`jaxrnn.kernels`
-        (:class:`~jaxrnn.kernels.XLA`, :class:`~jaxrnn.kernels.Pallas`,
-        :class:`~jaxrnn.kernels.CuDNN`); see :func:`jaxrnn.kernels.lstm`. A single
+        ``'cudnn'``, ``'pallas'``, ``'native'`` or an options object of
+        :mod:`jaxrnn.kernels` (:class:`~jaxrnn.kernels.XLA`,
+        :class:`~jaxrnn.kernels.Pallas`, :class:`~jaxrnn.kernels.CuDNN`,
+        :class:`~jaxrnn.kernels.Native`); see :func:`jaxrnn.kernels.lstm`. A single
         step always runs XLA.
 
     Examples:

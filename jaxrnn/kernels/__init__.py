@@ -17,8 +17,8 @@ the one description of that cell that converters, views and benchmarks read.
 
 With ``trace=True`` the sequence kernels also return every gate at every step
 (``LSTMTrace``, ``GRUTrace``, ``SimpleTrace``), last in the tuple. ``backend`` picks the
-implementation (``'auto'``, ``'xla'``, ``'cudnn'``, ``'pallas'``, or the options objects
-``XLA``, ``Pallas``, ``CuDNN``; see ``_backend``).
+implementation (``'auto'``, ``'xla'``, ``'cudnn'``, ``'pallas'``, ``'native'``, or the
+options objects ``XLA``, ``Pallas``, ``CuDNN``, ``Native``; see ``_backend``).
 
 Examples:
   ``CELL_TYPES`` maps each name to its class:
@@ -32,7 +32,9 @@ from jaxrnn.kernels._api import run_sequence as run_sequence
 from jaxrnn.kernels._api import run_step as run_step
 from jaxrnn.kernels._backend import XLA as XLA
 from jaxrnn.kernels._backend import CuDNN as CuDNN
+from jaxrnn.kernels._backend import Native as Native
 from jaxrnn.kernels._backend import Pallas as Pallas
+from jaxrnn.kernels._native import load_error as native_error  # noqa: F401 (public)
 from jaxrnn.kernels._types import Cell as Cell
 from jaxrnn.kernels._types import GRUParams as GRUParams
 from jaxrnn.kernels._types import GRUTrace as GRUTrace

@@ -284,7 +284,7 @@ def run_sequence(
 def config(
     chosen, cdt, *, reverse: bool, unroll: int, precision, checkpoint_every: int | None = None
 ) -> _scan.Config:
-    """The static :class:`_scan.Config` of a resolved XLA or Pallas backend
+    """The static :class:`_scan.Config` of a resolved XLA, Pallas or native backend
     (``checkpoint_every`` the chunk size, already resolved by :func:`checkpoint_steps`)."""
     common = dict(
         reverse=reverse,
@@ -297,6 +297,8 @@ def config(
     )
     if isinstance(chosen, _backend.Pallas):
         return _scan.Config(backend='pallas', resident_bytes=chosen.resident_bytes, **common)
+    if isinstance(chosen, _backend.Native):
+        return _scan.Config(backend='native', threads=chosen.threads, **common)
     return _scan.Config(
         backend='xla', projection=chosen.projection, backward=chosen.backward, **common
     )

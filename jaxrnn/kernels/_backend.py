@@ -14,6 +14,12 @@ is part of the jit cache key, and nothing about the choice lives in module globa
                 mode (slow, for testing); hidden sizes up to ``max_hidden`` (beyond it,
                 the XLA scan runs, with a warning). ``Pallas(resident_bytes=...)`` sets the
                 on-chip budget for ``W_hh``.
+  ``'native'`` / :class:`Native` the compiled CPU kernel (:mod:`._native`): one call runs
+                the whole time loop, forward and backward, on the process's cores, with
+                OpenBLAS for the recurrent matmul; the built-in cells, float32, bfloat16,
+                float16 and float64. ``Native(threads=...)`` sets its thread count. Built
+                by ``pip install .``; where it was not built it warns once and runs the
+                XLA scan.
   ``'auto'``    the default: the XLA scan, on every platform. Measured rules only: on
                 CPU the scan is the only compiled backend (Pallas runs there in interpret
                 mode only, and cuDNN does not exist); the cuDNN and Pallas backends have
@@ -42,10 +48,10 @@ from typing import Union
 import jax
 import jax.numpy as jnp
 
-from jaxrnn.kernels import _pallas
+from jaxrnn.kernels import _native, _pallas
 from jaxrnn.kernels._types import Cell
 
-BACKENDS = ('auto', 'xla', 'cudnn', 'pallas')
+BACKENDS = ('auto', 'xla', 'cudnn', 'pallas', 'native')
 PROJECTIONS = ('auto', 'hoisted', 'in_loop')
 BACKWARDS = ('cell', 'vjp')
 PLATFORMS = ('cpu', 'gpu', 'tpu')
@@ -139,10 +145,39 @@ class CuDNN:
     platform: str | None = None
 
 
-Backend = Union[str, XLA, Pallas, CuDNN]
+@dataclasses.dataclass(frozen=True)
+class Native:
+    """The native CPU kernel (:mod:`jaxrnn.kernels._native`).
+
+    Attributes:
+      threads: the threads each call runs on (the time loop's work is split over them,
+        with one barrier per step). ``None`` (default): the cores this process may use
+        (``os.sched_getaffinity``). Part of the jit cache key like every option; fewer
+        threads than cores leave cores to other work.
+      platform: as :class:`XLA`; the native kernel needs ``'cpu'``.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp
+      >>> from jaxrnn import kernels
+      >>> shapes = kernels.param_shapes(kernels.LSTM(), 3, 16)
+      >>> keys = jax.random.split(jax.random.key(0), len(shapes))
+      >>> params = kernels.LSTMParams(*(0.5 * jax.random.normal(k, s)
+      ...                               for k, s in zip(keys, shapes.values())))
+      >>> xs = jax.random.normal(jax.random.key(1), (2, 5, 3))
+      >>> _, ys = kernels.lstm(params, xs, backend='xla')
+      >>> _, ys_native = kernels.lstm(params, xs, backend=kernels.Native(threads=1))
+      >>> bool(jnp.allclose(ys, ys_native, atol=1e-6))
+      True
+    """
+
+    threads: int | None = None
+    platform: str | None = None
+
+
+Backend = Union[str, XLA, Pallas, CuDNN, Native]
 """What ``backend=`` accepts: a name of :data:`BACKENDS` or an options object."""
 
-_BY_NAME = {'xla': XLA, 'pallas': Pallas, 'cudnn': CuDNN}
+_BY_NAME = {'xla': XLA, 'pallas': Pallas, 'cudnn': CuDNN, 'native': Native}
 
 
 IN_LOOP_MAX_HIDDEN = {'small_batch': 128, 'batch': 512}
@@ -181,9 +216,9 @@ def projection_mode(hidden: int, platform: str, batch: int = 1) -> str:
     return 'in_loop' if hidden <= limit else 'hoisted'
 
 
-def options(backend: Backend) -> XLA | Pallas | CuDNN | None:
+def options(backend: Backend) -> XLA | Pallas | CuDNN | Native | None:
     """The options object of ``backend`` (``None`` for ``'auto'``), checked."""
-    if isinstance(backend, (XLA, Pallas, CuDNN)):
+    if isinstance(backend, (XLA, Pallas, CuDNN, Native)):
         platform = backend.platform
         if platform is not None and platform not in PLATFORMS:
             raise ValueError(f'backend platform must be one of {PLATFORMS}, got {platform!r}.')
@@ -198,23 +233,29 @@ def options(backend: Backend) -> XLA | Pallas | CuDNN | None:
                 value = getattr(backend, field)
                 if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                     raise ValueError(f'Pallas {field} must be an int >= 0, got {value!r}.')
+        if isinstance(backend, Native) and backend.threads is not None:
+            value = backend.threads
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f'Native threads must be None or an int >= 1, got {value!r}.')
         return backend
     if not isinstance(backend, str) or backend not in BACKENDS:
         raise ValueError(
             f'backend must be one of {BACKENDS} or a jaxrnn.kernels backend options object '
-            f'(XLA, Pallas, CuDNN), got {backend!r}.'
+            f'(XLA, Pallas, CuDNN, Native), got {backend!r}.'
         )
     return None if backend == 'auto' else _BY_NAME[backend]()
 
 
 def resolve(
     backend: Backend, cell: Cell, cdt, hidden: int, precision=None, batch: int = 1
-) -> XLA | Pallas | CuDNN:
+) -> XLA | Pallas | CuDNN | Native:
     """The backend that runs, with every ``'auto'`` field decided (platform and
     projection, the latter from ``hidden`` and ``batch``), or a ValueError naming what the
     requested one lacks."""
     opts = options(backend)
     platform = (opts.platform if opts is not None else None) or jax.default_backend()
+    if opts is None and auto_native(cell, cdt, hidden, platform):
+        opts = Native()
     opts = dataclasses.replace(opts or XLA(), platform=platform)  # 'auto': see above
     if isinstance(opts, CuDNN):
         _check_cudnn(cell, cdt, precision, platform)
@@ -227,9 +268,72 @@ def resolve(
                 stacklevel=4,
             )
             opts = XLA(platform=platform)
+    if isinstance(opts, Native):
+        _check_native(cell, cdt, platform)
+        error = _native.load_error()
+        if error is not None:
+            _warn_once(f"backend='native' is not available ({error}); running the XLA scan.")
+            opts = XLA(platform=platform)
     if isinstance(opts, XLA) and opts.projection == 'auto':
         opts = dataclasses.replace(opts, projection=projection_mode(hidden, platform, batch))
     return opts
+
+
+AUTO_NATIVE_MAX_HIDDEN = 256
+"""The largest hidden size at which ``'auto'`` picks the native kernel on a CPU."""
+
+
+def auto_native(cell: Cell, cdt, hidden: int, platform: str) -> bool:
+    """Whether ``'auto'`` runs the native kernel: on a CPU, for a built-in cell in
+    float32, up to hidden :data:`AUTO_NATIVE_MAX_HIDDEN`, when the library is loaded.
+
+    Measured on a 2-core CPU, one interleaved run (``benchmarks/NOTES.md``, entry 11;
+    ``python -m benchmarks quick`` and ``deepbench``), native time over the XLA scan's
+    (with its own best projection placement)::
+
+      hidden   LSTM forward  LSTM train   GRU forward  GRU train
+      64-256   0.61-1.01     0.82-1.02    0.52-0.78    0.82-1.00
+      512      0.97-1.01     1.02-1.10    0.93-0.99    0.88-1.15
+
+    At hidden 512 the scan's in-loop projection (no ``[t, b, G h]`` buffer) ties or wins
+    training, so ``'auto'`` keeps the scan there. Other dtypes were not measured.
+    """
+    return (
+        platform == 'cpu'
+        and hidden <= AUTO_NATIVE_MAX_HIDDEN
+        and jnp.dtype(cdt) == jnp.float32
+        and _native.supports(cell)
+        and _native.available()
+    )
+
+
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    """Warns with ``message`` the first time only (a missing native library would
+    otherwise warn at every trace)."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        warnings.warn(message, stacklevel=5)
+
+
+def _check_native(cell: Cell, cdt, platform: str) -> None:
+    if platform != 'cpu':
+        raise ValueError(
+            f"backend='native' runs on the CPU; JAX's default platform is {platform!r}. "
+            "Use backend='xla' (or 'auto'), or Native(platform='cpu') for CPU arrays."
+        )
+    if not _native.supports(cell):
+        raise ValueError(
+            f"backend='native' runs jaxrnn's built-in cells (LSTM, GRU, Simple), got "
+            f"{type(cell).__name__}; use backend='xla'."
+        )
+    if jnp.dtype(cdt) not in _native.COMPUTE_DTYPES:
+        raise ValueError(
+            f"backend='native' computes in float32, float64, bfloat16 or float16; the "
+            f"computation dtype is {jnp.dtype(cdt)}. Use backend='xla'."
+        )
 
 
 def _check_cudnn(cell: Cell, cdt, precision, platform: str) -> None:

@@ -71,7 +71,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jaxrnn.kernels import _math, _pallas
+from jaxrnn.kernels import _math, _native, _pallas
 from jaxrnn.kernels._types import Cell, has_backward, num_gates
 
 Array = jax.Array
@@ -86,8 +86,9 @@ class Config(NamedTuple):
       cdt: computation dtype (matmul operands).
       acc: accumulation dtype (``promote(cdt, float32)``): gate math and the carry.
       precision: ``jax.lax.Precision`` of every matmul.
-      backend: ``'xla'`` (``lax.scan``) or ``'pallas'`` (the persistent kernel of
-        :mod:`jaxrnn.kernels._pallas` for the forward loop).
+      backend: ``'xla'`` (``lax.scan``), ``'pallas'`` (the persistent kernel of
+        :mod:`jaxrnn.kernels._pallas` for the forward loop) or ``'native'`` (the compiled
+        CPU loops of :mod:`jaxrnn.kernels._native`, forward and backward).
       projection: ``'hoisted'`` (``x @ W_ih + b`` for all steps before the loop) or
         ``'in_loop'`` (one step at a time inside it; XLA backend only).
       backward: ``'cell'`` (the cell's hand-written backward step, when it has one) or
@@ -99,6 +100,7 @@ class Config(NamedTuple):
       checkpoint_every: ``None`` (the backward pass reads every step's saved values), or
         ``k >= 1``: gradient checkpointing with chunks of ``k`` steps
         (:func:`recurrence_checkpointed`; ``'auto'`` is resolved to a ``k`` before this).
+      threads: native: the threads of each call (``None``: the cores of the process).
     """
 
     reverse: bool
@@ -112,6 +114,7 @@ class Config(NamedTuple):
     resident_bytes: int = _pallas.RESIDENT_BYTES
     platform: str = 'cpu'
     checkpoint_every: int | None = None
+    threads: int | None = None
 
 
 def hand_written(cell: Cell, cfg: Config) -> bool:
@@ -223,9 +226,12 @@ def _forward(cell, cfg: Config, rec, xp, state0, lengths, keep_residuals: bool, 
     ``[t, b, h]`` (empty unless ``keep_residuals``). ``xp`` is ``[t, b, g]``
     pre-activations, or, with ``proj = (w_ih, b)``, the ``[t, b, i]`` inputs themselves,
     projected one step at a time inside the loop. With ``cfg.backend == 'pallas'`` the
-    loop is the persistent Pallas kernel (same outputs and saved values)."""
+    loop is the persistent Pallas kernel, with ``'native'`` the compiled CPU loop (same
+    outputs and saved values)."""
     if cfg.backend == 'pallas' and proj is None:
         return _pallas.forward(cell, cfg, rec, xp, state0, lengths, keep_residuals)
+    if cfg.backend == 'native' and proj is None:
+        return _native.forward(cell, cfg, rec, xp, state0, lengths, keep_residuals)
     w, extras = prepare(rec, cfg)
     hw = recurrent_matmul(w, num_gates(cell), cfg)
     mask = _time_mask(lengths, xp.shape[0])
@@ -283,17 +289,21 @@ def _recurrence_bwd(cell, cfg, residuals, cotangents):
     return drec, dxp.astype(cfg.acc), dstate0, None
 
 
-def _backward(cell, cfg, residuals, cotangents):
+def _backward(cell, cfg, residuals, cotangents, dsaved=None):
     """The reverse loop: ``(drec, dxp [t, b, g], dstate0)``, by the cell's hand-written
     backward step (:func:`_reverse_cell`) or by ``jax.vjp`` of its step
-    (:func:`_reverse_vjp`)."""
+    (:func:`_reverse_vjp`). ``dsaved``: the native trace's cotangents of the saved
+    values (:func:`recurrence_traced`)."""
     rec, state0, lengths, ys, saved, xp = residuals
-    mask = _time_mask(lengths, ys.shape[0])
     prev = _previous_states(cell, cfg, ys, saved, state0, lengths)
-    if hand_written(cell, cfg):
-        dxp, dstate0 = _reverse_cell(cell, cfg, rec, ys, saved, prev, mask, cotangents)
+    if dsaved is not None:
+        dxp, dstate0 = _native.reverse(cell, cfg, rec, ys, saved, prev, lengths, cotangents, dsaved)
+        drec = _recurrent_grads(cell, cfg, dxp, saved, prev)
+    elif hand_written(cell, cfg):
+        dxp, dstate0 = _reverse_cell(cell, cfg, rec, ys, saved, prev, lengths, cotangents)
         drec = _recurrent_grads(cell, cfg, dxp, saved, prev)
     else:
+        mask = _time_mask(lengths, ys.shape[0])
         drec, dxp, dstate0 = _reverse_vjp(cell, cfg, rec, xp, prev, mask, cotangents)
     drec, dstate0 = _cast_grads(drec, dstate0, rec, state0)
     return drec, dxp, dstate0
@@ -316,11 +326,15 @@ def _cast_grads(drec, dstate0, rec, state0):
     return drec, dstate0
 
 
-def _reverse_cell(cell, cfg, rec, ys, saved, prev, mask, cotangents):
+def _reverse_cell(cell, cfg, rec, ys, saved, prev, lengths, cotangents):
     """The reverse loop of the cell's ``step_bwd``: it carries only the state gradients
     and emits ``dxp[t]``. Returns ``(dxp [t, b, g], dstate0)``; the weight gradients are
-    made after it (:func:`_recurrent_grads`)."""
+    made after it (:func:`_recurrent_grads`). On the native backend the loop is the
+    compiled one of :func:`jaxrnn.kernels._native.reverse`."""
+    if cfg.backend == 'native':
+        return _native.reverse(cell, cfg, rec, ys, saved, prev, lengths, cotangents)
     dfinal, dys = cotangents
+    mask = _time_mask(lengths, ys.shape[0])
     w, _ = prepare(rec, cfg)
     hwt = recurrent_matmul_t(w, num_gates(cell), cfg)
 
@@ -411,6 +425,29 @@ def _zero_grads(rec, cfg) -> tuple[Array, ...]:
 
 
 recurrence.defvjp(_recurrence_fwd, _recurrence_bwd)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
+def recurrence_traced(cell, cfg: Config, rec: tuple, xp: Array, state0: tuple, lengths):
+    """Trace mode on the native backend: :func:`recurrence` that also returns the saved
+    values (``(final, ys, saved)``), from the same native forward as the fast path, so
+    the trace's numbers are the fast path's bit for bit. Differentiable: the native
+    backward adds the cotangents of the saved values (the trace's gates) to its step."""
+    return _forward(cell, cfg, rec, xp, state0, lengths, keep_residuals=True)
+
+
+def _traced_fwd(cell, cfg, rec, xp, state0, lengths):
+    final, ys, saved = _forward(cell, cfg, rec, xp, state0, lengths, keep_residuals=True)
+    return (final, ys, saved), (rec, state0, lengths, ys, saved, None)
+
+
+def _traced_bwd(cell, cfg, residuals, cotangents):
+    dfinal, dys, dsaved = cotangents
+    drec, dxp, dstate0 = _backward(cell, cfg, residuals, (dfinal, dys), tuple(dsaved))
+    return drec, dxp.astype(cfg.acc), dstate0, None
+
+
+recurrence_traced.defvjp(_traced_fwd, _traced_bwd)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
@@ -592,14 +629,14 @@ def _checkpointed_bwd(cell, cfg, residuals, cotangents):
             cell, cfg, rec, (w_ih, b), x_c, entry, lengths_c, True
         )
         prev_c = _previous_states(cell, cfg, ys_c, saved_c, entry, lengths_c)
-        mask_c = _time_mask(lengths_c, x_c.shape[0])
         if cell_bwd:
             dxp_c, dentry = _reverse_cell(
-                cell, cfg, rec, ys_c, saved_c, prev_c, mask_c, (dstate, dys_c)
+                cell, cfg, rec, ys_c, saved_c, prev_c, lengths_c, (dstate, dys_c)
             )
             drec_c = _recurrent_grads(cell, cfg, dxp_c, saved_c, prev_c)
             drec = tuple(s + d.astype(s.dtype) for s, d in zip(drec, drec_c, strict=True))
         else:
+            mask_c = _time_mask(lengths_c, x_c.shape[0])
             drec, dxp_c, dentry = _reverse_vjp(
                 cell, cfg, rec, xp_c, prev_c, mask_c, (dstate, dys_c), drec
             )
@@ -725,9 +762,11 @@ def sequence(
         With ``checkpoint_every`` the recurrence is :func:`recurrence_checkpointed`
         (nothing to checkpoint for ``t = 0``); not with ``trace``.
       trace: also return every gate at every step (``cell.trace_type``). The trace runs
-        the same forward loop (:func:`_forward`, same step function, same numbers) on the
-        XLA backend and is differentiated by JAX's autodiff instead of the custom VJP;
-        with ``trace=False`` none of this is in the program.
+        the same forward loop (:func:`_forward`, same step function, same numbers): on
+        the native backend the native forward, differentiated by
+        :func:`recurrence_traced`; on every other the XLA scan, differentiated by JAX's
+        autodiff instead of the custom VJP. With ``trace=False`` none of this is in the
+        program.
 
     Returns:
       ``(final_state, ys)`` or ``(final_state, ys, trace)``; ``ys`` in ``cdt`` and the
@@ -738,7 +777,7 @@ def sequence(
     num_steps = xs.shape[0 if time_major else 1]
     mask = _time_mask(lengths, num_steps)
     state0 = tuple(s.astype(acc) for s in state0)
-    if trace:
+    if trace and cfg.backend != 'native':
         cfg = cfg._replace(backend='xla')
     rec = recurrent(params)
     check_trace_checkpoint(trace, cfg.checkpoint_every)
@@ -762,7 +801,10 @@ def sequence(
         if not trace:
             final, ys = recurrence(cell, cfg, rec, xp, state0, lengths)
             return final, _layout(ys.astype(cdt), time_major)
-        final, ys, saved = _forward(cell, cfg, rec, xp, state0, lengths, True)
+        if cfg.backend == 'native':
+            final, ys, saved = recurrence_traced(cell, cfg, rec, xp, state0, lengths)
+        else:
+            final, ys, saved = _forward(cell, cfg, rec, xp, state0, lengths, True)
     fields = trace_fields(cell, ys, saved)
     if mask is not None:
         fields = jax.tree.map(lambda a: jnp.where(mask[..., None], a, jnp.zeros_like(a)), fields)

@@ -169,8 +169,8 @@ def gru(
       seq_lengths: as in :func:`jaxrnn.kernels.lstm`, and so are ``reverse``,
         ``time_major``, ``unroll``, ``dtype``, ``precision``, ``trace`` (here a
         :class:`GRUTrace`) and ``checkpoint_every``.
-      backend: ``'auto'``, ``'xla'`` or ``'pallas'`` as in :func:`jaxrnn.kernels.lstm`;
-        ``'cudnn'`` raises (JAX binds no cuDNN GRU).
+      backend: ``'auto'``, ``'xla'``, ``'pallas'`` or ``'native'`` as in
+        :func:`jaxrnn.kernels.lstm`; ``'cudnn'`` raises (JAX binds no cuDNN GRU).
       reset_after: ``True`` (default) for the cuDNN/PyTorch/Keras/Flax form, ``False``
         for Cho et al. (2014).
 

@@ -153,10 +153,11 @@ def lstm(
       trace: also return an :class:`LSTMTrace` with every gate at every step (the same
         forward computation, differentiable; see :func:`jaxrnn.kernels._scan.sequence`).
       backend: ``'auto'`` (default), ``'xla'`` (the scan, every platform), ``'cudnn'``
-        (cuDNN through ``jax.experimental.rnn``: NVIDIA GPUs, float32) or ``'pallas'``
-        (one persistent kernel for the whole sequence; interpret mode on CPU). Same
-        numbers within dtype tolerance; a trace always runs the scan. See the README's
-        "Backends" and :mod:`jaxrnn.kernels._backend`.
+        (cuDNN through ``jax.experimental.rnn``: NVIDIA GPUs, float32), ``'pallas'``
+        (one persistent kernel for the whole sequence; interpret mode on CPU) or
+        ``'native'`` (the compiled CPU loop, forward and backward; first-order
+        gradients only). Same numbers within dtype tolerance; a trace always runs the
+        scan. See the README's "Backends" and :mod:`jaxrnn.kernels._backend`.
       checkpoint_every: gradient checkpointing for long sequences. ``None`` (default):
         the forward pass keeps every step's gates and state for the backward pass,
         ``O(t)`` memory. ``k`` (a positive int): it keeps only the state entering each

@@ -123,8 +123,8 @@ def simple_rnn(
         [h, h]``, ``bias [h]``).
       activation: ``'tanh'`` (Elman, default) or ``'relu'``.
       trace: also return a :class:`SimpleTrace`.
-      backend: ``'auto'``, ``'xla'`` or ``'pallas'``; ``'cudnn'`` raises (JAX binds no
-        cuDNN simple RNN).
+      backend: ``'auto'``, ``'xla'``, ``'pallas'`` or ``'native'``; ``'cudnn'`` raises
+        (JAX binds no cuDNN simple RNN).
 
     Returns:
       ``(h, ys)``, or ``(h, ys, trace)``.

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from jaxrnn import kernels
-from jaxrnn.kernels import _backend
-from jaxrnn.kernels._backend import XLA, Pallas
+from jaxrnn.kernels import _backend, _native
+from jaxrnn.kernels._backend import XLA, Native, Pallas
 from tests.cases import CASES
 
 LSTM, GRU, SIMPLE = CASES[0], CASES[1], CASES[3]
@@ -22,11 +22,24 @@ def _args(case, dtype=np.float32):
 
 
 @pytest.mark.parametrize('dtype', [jnp.float32, jnp.bfloat16])
-@pytest.mark.parametrize('hidden', [1, 128, 1024])
-def test_auto_picks_the_scan_until_gpu_rules_are_measured(dtype, hidden):
+@pytest.mark.parametrize('hidden', [1, 128, 256, 257, 1024])
+def test_auto_follows_the_measured_cpu_rule(dtype, hidden):
+    """On a CPU: the native kernel for float32 up to hidden 256 (where the library is
+    built), else the scan; the scan on GPUs and TPUs until GPU rules are measured."""
+    here = jax.default_backend()
+    native = here == 'cpu' and dtype == jnp.float32 and hidden <= 256 and _native.available()
     for case in (LSTM, GRU, SIMPLE):
         got = _backend.resolve('auto', case.cell, dtype, hidden)
-        assert isinstance(got, XLA) and got.platform == jax.default_backend()
+        assert isinstance(got, Native if native else XLA) and got.platform == here
+        for platform in ('gpu', 'tpu'):
+            assert not _backend.auto_native(case.cell, dtype, hidden, platform)
+
+
+def test_auto_keeps_the_scan_for_a_cell_the_native_kernel_lacks():
+    class MyGRU(type(GRU.cell)):
+        pass
+
+    assert isinstance(_backend.resolve('auto', MyGRU(), jnp.float32, 16), XLA)
 
 
 @pytest.mark.parametrize('platform', ['cpu', 'gpu', 'tpu'])
@@ -35,10 +48,14 @@ def test_an_options_platform_is_kept(platform):
     assert got.platform == platform
 
 
-def test_auto_runs_the_scan_here():
+def test_auto_runs_the_native_kernel_here_at_small_hidden():
     params, xs = _args(GRU)
     jaxpr = str(jax.make_jaxpr(lambda p, x: kernels.gru(p, x)[1])(params, xs))
-    assert 'scan' in jaxpr and 'pallas_call' not in jaxpr
+    assert 'pallas_call' not in jaxpr
+    if _native.available():
+        assert 'jaxrnn_forward' in jaxpr and 'scan' not in jaxpr
+    else:
+        assert 'scan' in jaxpr
 
 
 @pytest.mark.parametrize('bad', ['cuda', 'XLA', None, 1])
@@ -86,7 +103,7 @@ def test_pallas_has_no_tpu_kernel():
 
 
 def test_auto_decides_platform_and_projection_before_tracing():
-    got = _backend.resolve('auto', LSTM.cell, jnp.float32, 128)
+    got = _backend.resolve('xla', LSTM.cell, jnp.float32, 128)
     assert got == XLA(projection='in_loop', platform='cpu')
     got = _backend.resolve('auto', LSTM.cell, jnp.float32, 512)
     assert got == XLA(projection='hoisted', platform='cpu')

@@ -25,7 +25,7 @@ from jax.test_util import check_grads
 
 from jaxrnn import kernels
 from jaxrnn.kernels import _api, _scan
-from jaxrnn.kernels._backend import XLA, Pallas
+from jaxrnn.kernels._backend import XLA, Native, Pallas
 from tests import reference
 from tests.cases import CASE_IDS, CASES, as_dict, lengths_for, scan_lengths, setup
 
@@ -38,6 +38,7 @@ PATHS = {
     'hoisted': XLA(projection='hoisted'),
     'in_loop': XLA(projection='in_loop'),
     'vjp': XLA(projection='hoisted', backward='vjp'),
+    'native': Native(),
 }
 
 # (batch, time, in_features, hidden), seq_lengths, reverse, time_major, checkpoint_every
@@ -54,7 +55,8 @@ CONFIG_IDS = ['k3', 'k1-tm', 'auto-rev', 'k2-rev', 'k=t', 'small-k2-rev-tm']
 
 @pytest.fixture(params=list(PATHS))
 def path(request):
-    """Both projection placements and the ``jax.vjp`` backward, as ``backend=``."""
+    """Both projection placements, the ``jax.vjp`` backward and the native kernel (one
+    call per chunk, forward and backward), as ``backend=``."""
     return PATHS[request.param]
 
 
@@ -231,8 +233,11 @@ B, T, I, H = 3, 7, 5, 4
 
 
 @pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
+@pytest.mark.parametrize('path', [PATHS[name] for name in ('hoisted', 'in_loop', 'vjp')])
 def test_design_the_gradient_runs_the_chunk_loop(case, path):
-    """With ``checkpoint_every=3`` and 7 steps the gradient's program loops over 2 chunks
+    """The scan's paths (the native kernel's chunks: ``test_native.py``).
+
+    With ``checkpoint_every=3`` and 7 steps the gradient's program loops over 2 chunks
     of 3 steps (a scan of length 2 around scans of length 3: the forward chunks, and in
     the backward the recomputation and the reverse loop of each chunk) and runs a last
     chunk of 1 step; no loop runs over all 7 steps. Without it, every loop is over the

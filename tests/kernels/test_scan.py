@@ -16,7 +16,7 @@ import pytest
 from jax.test_util import check_grads
 
 from jaxrnn.kernels import _backend
-from jaxrnn.kernels._backend import XLA
+from jaxrnn.kernels._backend import XLA, Native
 from tests import reference
 from tests.cases import CASE_IDS, CASES, as_dict, check_against_oracle, lengths_for, setup
 
@@ -36,20 +36,33 @@ XLA_PATHS = {
 }
 
 
-@pytest.fixture(params=list(XLA_PATHS))
+# The native CPU kernel (jaxrnn/kernels/_native.py) runs every test of this module that
+# takes the `xla`, `forward` or `backend` fixture; tests/kernels/test_native.py proves from
+# the jaxpr that it is the native call that runs, and covers what is native-only.
+PATHS = {**XLA_PATHS, 'native': Native()}
+
+
+@pytest.fixture(params=list(PATHS))
 def xla(request):
     """The scan's code paths, passed as ``backend=``: both placements of the input
     projection (the default picks one by platform and size) and the ``jax.vjp``
-    backward instead of the cell's hand-written one. ``test_design_*`` below and
-    ``tests/kernels/test_cells.py`` prove from the jaxpr that each runs the path it
-    names."""
-    return XLA_PATHS[request.param]
+    backward instead of the cell's hand-written one; and the native kernel (its thread
+    counts: ``test_native.py``). ``test_design_*`` below,
+    ``tests/kernels/test_cells.py`` and ``tests/kernels/test_native.py`` prove from the
+    jaxpr that each runs the path it names."""
+    return PATHS[request.param]
 
 
-@pytest.fixture(params=['hoisted', 'in_loop'])
+@pytest.fixture(params=['hoisted', 'in_loop', 'native'])
 def forward(request):
     """The forward code paths only (the backward choice does not change values)."""
-    return XLA_PATHS[request.param]
+    return PATHS[request.param]
+
+
+@pytest.fixture(params=['auto', 'native'])
+def backend(request):
+    """The default backend and the native kernel, for the API-level tests."""
+    return request.param
 
 
 @pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
@@ -148,7 +161,11 @@ def test_gradients_match_oracle(case, size, use_lengths, reverse, xla):
 
 @pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
 @pytest.mark.parametrize('use_lengths,reverse', [(False, False), (True, True)])
-def test_check_grads_first_and_second_order(case, use_lengths, reverse, xla):
+@pytest.mark.parametrize('path', list(XLA_PATHS))
+def test_check_grads_first_and_second_order(case, use_lengths, reverse, path):
+    """On the scan's paths; the native kernel's backward is a compiled call with no
+    derivative of its own (first order: ``test_native.py``)."""
+    xla = XLA_PATHS[path]
     size = (2, 4, 3, 2)
     rng, params, xs, carry = _setup(case, size, seed=2)
     lengths = np.array([4, 2], np.int32) if use_lengths else None
@@ -176,46 +193,57 @@ def test_single_step_loop_matches_sequence(case):
 
 
 @pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
-def test_many_batch_axes_unbatched_and_unroll(case):
+def test_many_batch_axes_unbatched_and_unroll(case, backend):
     rng = np.random.default_rng(3)
     params = case.params(rng, 3, 4)
     xs = rng.standard_normal((2, 3, 5, 3)).astype(np.float32)  # [b1, b2, t, i]
     lengths = rng.integers(0, 6, size=(2, 3)).astype(np.int32)
-    carry, ys = case.run(params, xs, seq_lengths=lengths, unroll=3)
+    carry, ys = case.run(params, xs, seq_lengths=lengths, unroll=3, backend=backend)
     assert ys.shape == (2, 3, 5, 4)
-    flat_carry, flat_ys = case.run(params, xs.reshape(6, 5, 3), seq_lengths=lengths.reshape(6))
+    flat_carry, flat_ys = case.run(
+        params, xs.reshape(6, 5, 3), seq_lengths=lengths.reshape(6), backend='xla'
+    )
     np.testing.assert_allclose(ys.reshape(6, 5, 4), flat_ys, atol=1e-6)
     for a, b in zip(jax.tree.leaves(carry), jax.tree.leaves(flat_carry), strict=True):
         assert a.shape == (2, 3, 4)
         np.testing.assert_allclose(a.reshape(6, 4), b, atol=1e-6)
     # Unbatched: [t, i].
-    _, ys1 = case.run(params, xs[0, 0])
-    _, ys_b = case.run(params, xs[0, :1])
+    _, ys1 = case.run(params, xs[0, 0], backend=backend)
+    _, ys_b = case.run(params, xs[0, :1], backend='xla')
     assert ys1.shape == (5, 4)
     np.testing.assert_allclose(ys1, ys_b[0], atol=1e-6)
 
 
 @pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
-def test_jit_vmap_grad(case):
+def test_jit_vmap_grad(case, backend):
     rng = np.random.default_rng(4)
     params = case.params(rng, 3, 4)
     xs = rng.standard_normal((4, 6, 3)).astype(np.float32)
     lengths = np.array([6, 1, 0, 3], np.int32)
 
     def loss(params, xs, lengths):
-        _, ys = case.run(params, xs, seq_lengths=lengths, reverse=True)
+        _, ys = case.run(params, xs, seq_lengths=lengths, reverse=True, backend=backend)
         return (ys**2).sum()
 
     eager = loss(params, xs, lengths)
     jitted = jax.jit(loss)(params, xs, lengths)  # traced seq_lengths
     np.testing.assert_allclose(jitted, eager, rtol=1e-6)
     # vmap over an extra leading axis equals the flat batch.
-    per = jax.vmap(lambda x, n: case.run(params, x[None], seq_lengths=n[None])[1][0])(xs, lengths)
-    _, flat = case.run(params, xs, seq_lengths=lengths)
+    per = jax.vmap(
+        lambda x, n: case.run(params, x[None], seq_lengths=n[None], backend=backend)[1][0]
+    )(xs, lengths)
+    _, flat = case.run(params, xs, seq_lengths=lengths, backend='xla')
     np.testing.assert_allclose(per, flat, atol=1e-6)
     grads = jax.jit(jax.grad(loss))(params, xs, lengths)
     for g in grads:
         assert np.all(np.isfinite(g)) and g.dtype == np.float32
+
+    def loss_xla(params):
+        _, ys = case.run(params, xs, seq_lengths=lengths, reverse=True, backend='xla')
+        return (ys**2).sum()
+
+    for g, w in zip(grads, jax.grad(loss_xla)(params), strict=True):
+        np.testing.assert_allclose(g, w, rtol=2e-5, atol=2e-5)
 
 
 @pytest.mark.parametrize('case', CASES, ids=CASE_IDS)
@@ -350,13 +378,14 @@ def test_projection_rule():
 
 @pytest.mark.parametrize('batch,placement', [(1, 'hoisted'), (4, 'in_loop')])
 def test_auto_places_the_projection_by_batch(batch, placement):
-    """'auto' at hidden 256 on the CPU: hoisted at batch 1 (one [t, b, 4h] matmul before
-    the loop), in the loop at batch 4 (no matmul outside it), as the rule says."""
+    """The scan's 'auto' projection at hidden 256 on the CPU: hoisted at batch 1 (one
+    [t, b, 4h] matmul before the loop), in the loop at batch 4 (no matmul outside it), as
+    the rule says."""
     hidden, steps = 256, 3
     rng = np.random.default_rng(0)
     params = CASES[0].params(rng, IN, hidden)
     xs = rng.standard_normal((batch, steps, IN)).astype(np.float32)
-    jaxpr = jax.make_jaxpr(lambda p, x: CASES[0].run(p, x)[1])(params, xs).jaxpr
+    jaxpr = jax.make_jaxpr(lambda p, x: CASES[0].run(p, x, backend='xla')[1])(params, xs).jaxpr
     outside = [s for s, loop in _dots(jaxpr) if not loop]
     if placement == 'hoisted':
         assert [sorted(s) for s in outside] == [sorted((steps, batch, 4 * hidden))]

@@ -110,15 +110,17 @@ def _walk(jaxpr):
 
 @pytest.mark.parametrize('case', TRACED, ids=[c.name for c in TRACED])
 def test_no_trace_in_the_program_when_tracing_is_off(case):
-    """trace=False lowers to the same program as before trace mode existed: the custom
-    VJP around a scan whose only per-step output is the hidden state. trace=True is a
-    different program (no custom VJP, per-step gates)."""
+    """On the scan, trace=False lowers to the same program as before trace mode existed:
+    the custom VJP around a scan whose only per-step output is the hidden state.
+    trace=True is a different program (no custom VJP, per-step gates). The native
+    kernel's: ``tests/kernels/test_native.py``."""
     rng = np.random.default_rng(3)
     params = case.params(rng, I, H)
     xs = rng.standard_normal((B, T, I)).astype(np.float32)
-    off = jax.make_jaxpr(lambda p, x: case.run(p, x))(params, xs)
-    default = jax.jit(lambda p, x: case.run(p, x)).lower(params, xs).as_text()
-    explicit = jax.jit(lambda p, x: case.run(p, x, trace=False)).lower(params, xs).as_text()
+    off = jax.make_jaxpr(lambda p, x: case.run(p, x, backend='xla'))(params, xs)
+    default = jax.jit(lambda p, x: case.run(p, x, backend='xla')).lower(params, xs).as_text()
+    explicit = jax.jit(lambda p, x: case.run(p, x, trace=False, backend='xla'))
+    explicit = explicit.lower(params, xs).as_text()
     assert default == explicit
     names = [e.primitive.name for e in _walk(off.jaxpr)]
     assert 'custom_vjp_call' in names
@@ -126,7 +128,7 @@ def test_no_trace_in_the_program_when_tracing_is_off(case):
     assert len(scans) == 1
     per_step = scans[0].outvars[scans[0].params['num_carry'] :]
     assert len(per_step) == 1  # ys only
-    on = jax.make_jaxpr(lambda p, x: case.run(p, x, trace=True))(params, xs)
+    on = jax.make_jaxpr(lambda p, x: case.run(p, x, trace=True, backend='xla'))(params, xs)
     assert 'custom_vjp_call' not in [e.primitive.name for e in _walk(on.jaxpr)]
 
 

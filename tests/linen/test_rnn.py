@@ -177,9 +177,11 @@ def _same(got, want):
 def test_checkpoint_every_attribute_call_argument_and_cell_sequence():
     """``checkpoint_every`` as ``RNN``'s attribute, as a call argument (which overrides
     it) and on the cell's ``sequence``: the same gradients as without it, from a program
-    that loops over 3 chunks of 2 steps instead of the 6 steps."""
+    that loops over 3 chunks of 2 steps instead of the 6 steps.
+    (On the XLA scan, whose loops it counts.)
+    """
     x = _x()
-    plain = jl.RNN(jl.LSTMCell(H), reverse=True, return_carry=True)
+    plain = jl.RNN(jl.LSTMCell(H, backend='xla'), reverse=True, return_carry=True)
     params = plain.init(jax.random.key(0), x)['params']
 
     def rnn(module, **kw):
@@ -187,12 +189,14 @@ def test_checkpoint_every_attribute_call_argument_and_cell_sequence():
 
     want, loops = grads_and_loops(rnn(plain), params, x)
     assert loops == {T}
-    chunked = jl.RNN(jl.LSTMCell(H), reverse=True, return_carry=True, checkpoint_every=2)
+    chunked = jl.RNN(
+        jl.LSTMCell(H, backend='xla'), reverse=True, return_carry=True, checkpoint_every=2
+    )
     for apply in (
         rnn(chunked),
         rnn(plain, checkpoint_every=2),
         rnn(chunked.clone(checkpoint_every=4), checkpoint_every=2),
-        lambda p, x: jl.LSTMCell(H).apply(
+        lambda p, x: jl.LSTMCell(H, backend='xla').apply(
             {'params': p['cell']},
             x,
             seq_lengths=LENGTHS,
@@ -209,9 +213,15 @@ def test_checkpoint_every_attribute_call_argument_and_cell_sequence():
 
 
 def test_checkpoint_every_on_bidirectional():
-    """The attribute or the call argument reaches both RNNs (overriding theirs)."""
+    """The attribute or the call argument reaches both RNNs (overriding theirs).
+    (On the XLA scan, whose loops it counts.)
+    """
     x = _x()
-    make = functools.partial(jl.Bidirectional, jl.RNN(jl.LSTMCell(H)), jl.RNN(jl.GRUCell(H)))
+    make = functools.partial(
+        jl.Bidirectional,
+        jl.RNN(jl.LSTMCell(H, backend='xla')),
+        jl.RNN(jl.GRUCell(H, backend='xla')),
+    )
     plain = make(return_carry=True)
     params = plain.init(jax.random.key(0), x)['params']
 
@@ -225,8 +235,8 @@ def test_checkpoint_every_on_bidirectional():
         apply(plain, checkpoint_every=2),
         apply(
             jl.Bidirectional(
-                jl.RNN(jl.LSTMCell(H), checkpoint_every=2),
-                jl.RNN(jl.GRUCell(H), checkpoint_every=2),
+                jl.RNN(jl.LSTMCell(H, backend='xla'), checkpoint_every=2),
+                jl.RNN(jl.GRUCell(H, backend='xla'), checkpoint_every=2),
                 return_carry=True,
             )
         ),
