@@ -133,9 +133,10 @@ using Buf = std::vector<T, Aligned<T>>;
 
 // --- threads ----------------------------------------------------------------------------
 
-// A spinning barrier for a fixed team (the time loop crosses one per step; a condition
-// variable costs tens of microseconds per crossing). It yields after a while so that an
-// oversubscribed machine still makes progress.
+// The barrier the time loop crosses once per step: spin briefly (a condition variable
+// alone costs tens of microseconds per crossing), then sleep on the generation counter
+// (a futex), so that a thread the OS has descheduled does not leave the others spinning on
+// a busy machine. notify_all makes no system call while nobody sleeps.
 class Barrier {
  public:
   void Reset(int n) { n_ = n; }
@@ -145,17 +146,18 @@ class Barrier {
     if (count_.fetch_add(1, std::memory_order_acq_rel) == n_ - 1) {
       count_.store(0, std::memory_order_relaxed);
       gen_.store(gen + 1, std::memory_order_release);
+      gen_.notify_all();
       return;
     }
-    for (int spins = 0; gen_.load(std::memory_order_acquire) == gen; ++spins) {
-      if (spins > 1000000) std::this_thread::yield();
-#if defined(__x86_64__)
-      else __builtin_ia32_pause();
-#endif
+    for (int spins = 0; spins < kSpins; ++spins) {
+      if (gen_.load(std::memory_order_acquire) != gen) return;
+      __builtin_ia32_pause();
     }
+    while (gen_.load(std::memory_order_acquire) == gen) gen_.wait(gen, std::memory_order_acquire);
   }
 
  private:
+  static constexpr int kSpins = 20000;  // about 0.1-0.5 ms
   int n_ = 1;
   std::atomic<int> count_{0};
   std::atomic<int> gen_{0};

@@ -284,7 +284,8 @@ def test_tiling_keeps_the_products_on_the_small_matrix_path():
         if batch > 1 and ub < hidden:
             assert (gates * ub) % 16 == 0 and 64 <= gates * ub <= 96
         mb, ub = _native.tiling(batch, hidden, gates, backward=True)
-        assert ub == min(64, hidden) and (mb == 1 or mb * ub * gates * hidden <= 786432)
+        assert ub == min(64, hidden) and (mb == batch or mb & (mb - 1) == 0)
+        assert mb == 1 or mb * ub * gates * hidden <= 786432
 
 
 def test_threads_rule():
