@@ -157,11 +157,21 @@ class Barrier {
   }
 
  private:
-  static constexpr int kSpins = 20000;  // about 0.1-0.5 ms
+  static constexpr int kSpins = 4000;  // tens of microseconds
   int n_ = 1;
   std::atomic<int> count_{0};
   std::atomic<int> gen_{0};
 };
+
+// A short wait for another thread: pause, and let the OS run something else now and then
+// (the thread waited for may be the one it has descheduled).
+inline void Relax() {
+  static thread_local unsigned spins = 0;
+  if (++spins % 256 == 0)
+    std::this_thread::yield();
+  else
+    __builtin_ia32_pause();
+}
 
 // A team for one call, from XLA's own intra-op thread pool (the threads XLA would run
 // other work on, so the team never oversubscribes the cores): the caller is member 0 and
@@ -188,7 +198,7 @@ void RunTeam(ffi::ThreadPool& pool, int threads, Fn&& fn) {
         if (std::this_thread::get_id() == team->caller) return;  // run inline: no pool
         const int id = team->joined.fetch_add(1, std::memory_order_acq_rel);
         int n;
-        while ((n = team->size.load(std::memory_order_acquire)) == 0) __builtin_ia32_pause();
+        while ((n = team->size.load(std::memory_order_acquire)) == 0) Relax();
         if (id >= n) return;
         (*body)(id, n, team->barrier);
         team->done.fetch_add(1, std::memory_order_release);
@@ -206,7 +216,7 @@ void RunTeam(ffi::ThreadPool& pool, int threads, Fn&& fn) {
   team->size.store(n, std::memory_order_release);
   // members claimed after the load above see n and leave; those before are in
   fn(0, n, team->barrier);
-  while (team->done.load(std::memory_order_acquire) < n - 1) __builtin_ia32_pause();
+  while (team->done.load(std::memory_order_acquire) < n - 1) Relax();
 }
 
 // --- the shape of one call ----------------------------------------------------------------
