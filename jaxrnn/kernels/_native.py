@@ -168,13 +168,13 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-MIN_WORK_PER_THREAD = 1 << 16
+MIN_WORK_PER_THREAD = 1 << 19
 """Multiply-adds of one step's recurrent matmul per thread (``b G h^2``) below which
-``Native(threads=None)`` adds no thread. The threads meet at a barrier every step, which
-costs about a microsecond; measured on 2 cores (``benchmarks/NOTES.md``, entry 11), LSTM
-forward + backward: batch 1, hidden 128 (65,536 per step) 3.3 ms on one thread, 3.1 on
-two (the backward slower); batch 2 (131,072) 2.3 and 2.2; batch 16 (2^20) 7.5 and 5.2;
-batch 16, hidden 512 (2^24) 76.6 and 43.1."""
+``Native(threads=None)`` adds no thread. The threads meet at a barrier every step; where a
+step is a few microseconds, a thread the OS deschedules for a moment costs more than the
+second core saves (the slowest rounds of batch 1, hidden 256 took 18.7 ms on two threads,
+3.1 on one, for a 2.5-2.8 ms median). ``python -m benchmarks.experiments.native``
+(``benchmarks/NOTES.md``, entry 11) measures both counts."""
 
 
 def threads_for(requested: int | None, batch: int, hidden: int, gates: int) -> int:

@@ -290,9 +290,9 @@ def test_tiling_keeps_the_products_on_the_small_matrix_path():
 
 def test_threads_rule():
     assert _native.threads_for(3, 1, 8, 4) == 3  # asked for: taken as given
-    assert _native.threads_for(None, 1, 64, 4) == 1  # 16,384 multiply-adds per step
-    assert _native.threads_for(None, 2, 128, 4) == min(_native.cores(), 2)  # 131,072
-    assert _native.threads_for(None, 16, 512, 4) == _native.cores()  # 16.8 million
+    assert _native.threads_for(None, 1, 256, 4) == 1  # 262,144 multiply-adds per step
+    assert _native.threads_for(None, 16, 128, 4) == min(_native.cores(), 2)  # 1,048,576
+    assert _native.threads_for(None, 16, 512, 4) == min(_native.cores(), 32)  # 16.8 million
 
 
 # --- errors and the fallback --------------------------------------------------------------
