@@ -59,7 +59,7 @@ double tanh(double);
 
 namespace {
 
-constexpr int kAbi = 3;  // bumped with every change of the handlers' signatures
+constexpr int kAbi = 4;  // bumped with every change of the handlers' signatures
 
 enum Cell : int64_t { kLSTM = 0, kGRU = 1, kSimple = 2 };
 enum Round : int64_t { kNone = 0, kBF16 = 1, kF16 = 2 };
@@ -133,90 +133,62 @@ using Buf = std::vector<T, Aligned<T>>;
 
 // --- threads ----------------------------------------------------------------------------
 
-// The barrier the time loop crosses once per step: spin briefly (a condition variable
-// alone costs tens of microseconds per crossing), then sleep on the generation counter
-// (a futex), so that a thread the OS has descheduled does not leave the others spinning on
-// a busy machine. notify_all makes no system call while nobody sleeps.
-class Barrier {
- public:
-  void Reset(int n) { n_ = n; }
-  void Wait() {
-    if (n_ == 1) return;
-    const int gen = gen_.load(std::memory_order_acquire);
-    if (count_.fetch_add(1, std::memory_order_acq_rel) == n_ - 1) {
-      count_.store(0, std::memory_order_relaxed);
-      gen_.store(gen + 1, std::memory_order_release);
-      gen_.notify_all();
-      return;
-    }
-    for (int spins = 0; spins < kSpins; ++spins) {
-      if (gen_.load(std::memory_order_acquire) != gen) return;
-      __builtin_ia32_pause();
-    }
-    while (gen_.load(std::memory_order_acquire) == gen) gen_.wait(gen, std::memory_order_acquire);
-  }
-
- private:
-  static constexpr int kSpins = 4000;  // tens of microseconds
-  int n_ = 1;
-  std::atomic<int> count_{0};
-  std::atomic<int> gen_{0};
+// The work of one call is a sequence of phases (packing W_hh, then one or more per step)
+// of `items` items each; item k of phase q may start once every item of phase q - 1 is
+// done. Threads claim (phase, item) pairs from one counter, in order, so the work is
+// shared dynamically: a thread the OS deschedules for a while only does fewer items, and
+// the others never wait for it except for an item it holds. The team is the caller and
+// up to `threads - 1` tasks on XLA's own intra-op thread pool (the threads XLA would run
+// other work on, so the cores are not oversubscribed); a task that starts late joins the
+// current phase, one that starts after the end leaves at once.
+struct Work {
+  std::atomic<int64_t> claimed{0};
+  std::atomic<int64_t> done{0};
+  std::atomic<int> active{0};  // tasks inside the work loop (they read the caller's stack)
 };
 
-// A short wait for another thread: pause, and let the OS run something else now and then
-// (the thread waited for may be the one it has descheduled).
-inline void Relax() {
-  static thread_local unsigned spins = 0;
-  if (++spins % 256 == 0)
-    std::this_thread::yield();
-  else
+// Waits until `counter` reaches `target`: spins for a while (a sleep and wake-up costs
+// tens of microseconds, a step often less), then sleeps on the counter (a futex).
+inline void WaitFor(std::atomic<int64_t>& counter, int64_t target) {
+  for (int spins = 0; spins < 4000; ++spins) {
+    if (counter.load(std::memory_order_acquire) >= target) return;
     __builtin_ia32_pause();
+  }
+  for (int64_t now; (now = counter.load(std::memory_order_acquire)) < target;)
+    counter.wait(now, std::memory_order_acquire);
 }
 
-// A team for one call, from XLA's own intra-op thread pool (the threads XLA would run
-// other work on, so the team never oversubscribes the cores): the caller is member 0 and
-// schedules `threads - 1` tasks; it waits up to kJoinMicros for them to start, then closes
-// the team. Tasks that start later (the pool was busy) leave at once, so the call never
-// waits on work queued behind it. `fn(id, n, barrier)` runs on each of the n members.
-struct Team {
-  std::atomic<int> joined{1};
-  std::atomic<int> size{0};  // 0 while open
-  std::atomic<int> done{0};
-  Barrier barrier;
-  std::thread::id caller = std::this_thread::get_id();
-};
-
-constexpr int64_t kJoinMicros = 200;
-
-template <typename Fn>
-void RunTeam(ffi::ThreadPool& pool, int threads, Fn&& fn) {
-  auto team = std::make_shared<Team>();
+// Runs fn(phase, item, local) for every phase and item, `local` a per-thread scratch made
+// by make_local().
+template <typename MakeLocal, typename Fn>
+void RunPhases(ffi::ThreadPool& pool, int threads, int64_t phases, int64_t items,
+               MakeLocal&& make_local, Fn&& fn) {
+  auto work = std::make_shared<Work>();
+  const int64_t total = phases * items;
+  auto participate = [&] {
+    auto local = make_local();
+    for (;;) {
+      const int64_t c = work->claimed.fetch_add(1, std::memory_order_acq_rel);
+      if (c >= total) return;
+      const int64_t phase = c / items;
+      WaitFor(work->done, phase * items);
+      fn(phase, c % items, local);
+      if ((work->done.fetch_add(1, std::memory_order_acq_rel) + 1) % items == 0)
+        work->done.notify_all();
+    }
+  };
   if (threads > 1 && pool.num_threads() > 0) {
-    auto* body = &fn;  // lives until every member is done (waited for below)
     for (int i = 1; i < threads; ++i) {
-      pool.Schedule([team, body] {
-        if (std::this_thread::get_id() == team->caller) return;  // run inline: no pool
-        const int id = team->joined.fetch_add(1, std::memory_order_acq_rel);
-        int n;
-        while ((n = team->size.load(std::memory_order_acquire)) == 0) Relax();
-        if (id >= n) return;
-        (*body)(id, n, team->barrier);
-        team->done.fetch_add(1, std::memory_order_release);
+      pool.Schedule([work, total, body = &participate] {
+        work->active.fetch_add(1, std::memory_order_acq_rel);
+        if (work->claimed.load(std::memory_order_acquire) < total) (*body)();
+        work->active.fetch_sub(1, std::memory_order_acq_rel);
       });
     }
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::microseconds(kJoinMicros);
-    while (team->joined.load(std::memory_order_acquire) < threads &&
-           std::chrono::steady_clock::now() < deadline)
-      __builtin_ia32_pause();
   }
-  // Close: a member that claims an id from now on gets one >= n and leaves.
-  const int n = std::min(threads, team->joined.load(std::memory_order_acquire));
-  team->barrier.Reset(n);
-  team->size.store(n, std::memory_order_release);
-  // members claimed after the load above see n and leave; those before are in
-  fn(0, n, team->barrier);
-  while (team->done.load(std::memory_order_acquire) < n - 1) Relax();
+  participate();
+  WaitFor(work->done, total);
+  while (work->active.load(std::memory_order_acquire) > 0) std::this_thread::yield();
 }
 
 // --- the shape of one call ----------------------------------------------------------------
@@ -299,41 +271,41 @@ struct Fwd {
     std::copy(h0, h0 + B * H, h.begin());
     for (int64_t i = 0; i < B * H; ++i) hm[i] = RoundTo(h0[i], s.round);
     if (s.cell == kLSTM) std::copy(c0, c0 + B * H, c.begin());
-    RunTeam(pool, s.threads, [&](int id, int n, Barrier& barrier) {
-      for (int64_t b = id; b < s.Blocks(); b += n) {
-        const Item it = ItemAt(s, b);
-        PackPanel(w, s, 0, p1, it.u0, it.u1, panel1.data() + off1[b]);
-        if (p2) PackPanel(w, s, p1, s.G, it.u0, it.u1, panel2.data() + off2[b]);
-      }
-      Buf<T> pre(s.mb * s.G * s.ub), scratch(saved ? 0 : 5 * H);
-      const int64_t lo = id * items / n, hi = (id + 1) * items / n;
-      barrier.Wait();
-      for (int64_t step = 0; step < s.T; ++step) {
-        const int64_t t = s.reverse ? s.T - 1 - step : step;
-        const int64_t cur = (step & 1) * B * H, nxt = B * H - cur;
-        for (int64_t k = lo; k < hi; ++k) {
+    // phase 0 packs W_hh (item b: block b); then per step phase 1 (and 2) of the cell
+    const int64_t per_step = p2 ? 2 : 1;
+    struct Local {
+      Buf<T> pre, scratch;
+    };
+    RunPhases(
+        pool, s.threads, 1 + s.T * per_step, items,
+        [&] { return Local{Buf<T>(s.mb * s.G * s.ub), Buf<T>(saved ? 0 : 5 * H)}; },
+        [&](int64_t phase, int64_t k, Local& local) {
           const Item it = ItemAt(s, k);
-          const int64_t n = it.u1 - it.u0, rows = it.r1 - it.r0, blk = k % s.Blocks();
-          Gemm(rows, p1 * n, H, hm.data() + cur + it.r0 * H, H, panel1.data() + off1[blk],
-               p1 * n, pre.data(), p1 * n);
-          Phase1(t, it, pre.data(), h.data() + cur, h.data() + nxt,
-                 c.empty() ? nullptr : c.data() + cur, c.empty() ? nullptr : c.data() + nxt,
-                 hm.data() + nxt, rh.data(), rz.data(), scratch.data());
-        }
-        if (p2) {
-          barrier.Wait();
-          for (int64_t k = lo; k < hi; ++k) {
-            const Item it = ItemAt(s, k);
-            const int64_t n = it.u1 - it.u0, rows = it.r1 - it.r0, blk = k % s.Blocks();
-            Gemm(rows, n, H, rh.data() + it.r0 * H, H, panel2.data() + off2[blk], n,
-                 pre.data(), n);
-            Phase2(t, it, pre.data(), h.data() + cur, h.data() + nxt, hm.data() + nxt,
-                   rz.data(), scratch.data());
+          const int64_t blk = k % s.Blocks();
+          if (phase == 0) {
+            if (k < s.Blocks()) {
+              PackPanel(w, s, 0, p1, it.u0, it.u1, panel1.data() + off1[blk]);
+              if (p2) PackPanel(w, s, p1, s.G, it.u0, it.u1, panel2.data() + off2[blk]);
+            }
+            return;
           }
-        }
-        barrier.Wait();
-      }
-    });
+          const int64_t step = (phase - 1) / per_step, sub = (phase - 1) % per_step;
+          const int64_t t = s.reverse ? s.T - 1 - step : step;
+          const int64_t cur = (step & 1) * B * H, nxt = B * H - cur;
+          const int64_t n = it.u1 - it.u0, rows = it.r1 - it.r0;
+          T* pre = local.pre.data();
+          if (sub == 0) {
+            Gemm(rows, p1 * n, H, hm.data() + cur + it.r0 * H, H, panel1.data() + off1[blk],
+                 p1 * n, pre, p1 * n);
+            Phase1(t, it, pre, h.data() + cur, h.data() + nxt,
+                   c.empty() ? nullptr : c.data() + cur, c.empty() ? nullptr : c.data() + nxt,
+                   hm.data() + nxt, rh.data(), rz.data(), local.scratch.data());
+          } else {  // the reset-before GRU's candidate, once r * h of every unit is known
+            Gemm(rows, n, H, rh.data() + it.r0 * H, H, panel2.data() + off2[blk], n, pre, n);
+            Phase2(t, it, pre, h.data() + cur, h.data() + nxt, hm.data() + nxt, rz.data(),
+                   local.scratch.data());
+          }
+        });
     const int64_t fin = (s.T & 1) * B * H;
     std::copy(h.begin() + fin, h.begin() + fin + B * H, h_out);
     if (s.cell == kLSTM) std::copy(c.begin() + fin, c.begin() + fin + B * H, c_out);
@@ -481,42 +453,42 @@ struct Bwd {
     Buf<T> dh(dh_in, dh_in + B * H), dc(s.cell == kLSTM ? B * H : 0);
     if (s.cell == kLSTM) std::copy(dc_in, dc_in + B * H, dc.begin());
     Buf<T> part(B * H), dam(2 * B * GH);
-    RunTeam(pool, s.threads, [&](int id, int n, Barrier& barrier) {
-      for (int64_t b = id; b < s.Blocks(); b += n) {
-        const Item it = ItemAt(s, b);
-        PackPanelT(w, s, 0, ga, it.u0, it.u1, panela.data() + offa[b]);
-        if (before) PackPanelT(w, s, 2, 3, it.u0, it.u1, paneln.data() + offn[b]);
-      }
-      Buf<T> out(s.mb * s.ub), zeros(dsaved ? 0 : H);
-      const int64_t lo = id * items / n, hi = (id + 1) * items / n;
-      barrier.Wait();
-      for (int64_t step = 0; step < s.T; ++step) {
-        const int64_t t = s.reverse ? step : s.T - 1 - step;
-        T* da = dam.data() + (step & 1) * B * GH;
-        for (int64_t k = lo; k < hi; ++k) Elementwise(t, ItemAt(s, k), dh, dc, part, da, zeros.data());
-        barrier.Wait();
-        if (before) {  // d(r h) = da_n W_hn^T, then da_r
-          for (int64_t k = lo; k < hi; ++k) {
-            const Item it = ItemAt(s, k);
-            const int64_t n = it.u1 - it.u0, rows = it.r1 - it.r0, blk = k % s.Blocks();
-            Gemm(rows, n, H, da + it.r0 * GH + 2 * H, GH, paneln.data() + offn[blk], n,
-                 out.data(), n);
-            ResetGate(t, it, out.data(), part, da, zeros.data());
-          }
-          barrier.Wait();
-        }
-        for (int64_t k = lo; k < hi; ++k) {
+    // phase 0 packs W_hh^T; then per step: the elementwise part of step_bwd, (the reset
+    // gate's, after d(r h) = da_n W_hn^T, for the reset-before GRU,) and dh = part + da W^T
+    const int64_t per_step = before ? 3 : 2;
+    struct Local {
+      Buf<T> out, zeros;
+    };
+    RunPhases(
+        pool, s.threads, 1 + s.T * per_step, items,
+        [&] { return Local{Buf<T>(s.mb * s.ub), Buf<T>(dsaved ? 0 : H)}; },
+        [&](int64_t phase, int64_t k, Local& local) {
           const Item it = ItemAt(s, k);
-          const int64_t n = it.u1 - it.u0, rows = it.r1 - it.r0, blk = k % s.Blocks();
-          Gemm(rows, n, ga * H, da + it.r0 * GH, GH, panela.data() + offa[blk], n, out.data(),
-               n);
-          for (int64_t r = it.r0; r < it.r1; ++r)
-            for (int64_t u = it.u0; u < it.u1; ++u)
-              dh[r * H + u] = part[r * H + u] + out[(r - it.r0) * n + u - it.u0];
-        }
-        // no barrier: the next step's elementwise pass reads only this item's units
-      }
-    });
+          const int64_t blk = k % s.Blocks();
+          if (phase == 0) {
+            if (k < s.Blocks()) {
+              PackPanelT(w, s, 0, ga, it.u0, it.u1, panela.data() + offa[blk]);
+              if (before) PackPanelT(w, s, 2, 3, it.u0, it.u1, paneln.data() + offn[blk]);
+            }
+            return;
+          }
+          const int64_t step = (phase - 1) / per_step, sub = (phase - 1) % per_step;
+          const int64_t t = s.reverse ? step : s.T - 1 - step;
+          T* da = dam.data() + (step & 1) * B * GH;
+          const int64_t n = it.u1 - it.u0, rows = it.r1 - it.r0;
+          T* out = local.out.data();
+          if (sub == 0) {
+            Elementwise(t, it, dh, dc, part, da, local.zeros.data());
+          } else if (sub == 1 && before) {
+            Gemm(rows, n, H, da + it.r0 * GH + 2 * H, GH, paneln.data() + offn[blk], n, out, n);
+            ResetGate(t, it, out, part, da, local.zeros.data());
+          } else {
+            Gemm(rows, n, ga * H, da + it.r0 * GH, GH, panela.data() + offa[blk], n, out, n);
+            for (int64_t r = it.r0; r < it.r1; ++r)
+              for (int64_t u = it.u0; u < it.u1; ++u)
+                dh[r * H + u] = part[r * H + u] + out[(r - it.r0) * n + u - it.u0];
+          }
+        });
     std::copy(dh.begin(), dh.end(), dh_out);
     if (s.cell == kLSTM) std::copy(dc.begin(), dc.end(), dc_out);
   }

@@ -41,7 +41,7 @@ from jaxrnn.kernels._types import Cell
 Array = jax.Array
 
 LIBRARY = 'libjaxrnn_cpu.so'
-ABI = 3
+ABI = 4
 """The handlers' signature version; must equal ``kAbi`` in ``native/rnn_cpu.cc``."""
 
 _ROUND = {jnp.dtype(jnp.bfloat16): 1, jnp.dtype(jnp.float16): 2}
