@@ -287,16 +287,19 @@ def auto_native(cell: Cell, cdt, hidden: int, platform: str) -> bool:
     """Whether ``'auto'`` runs the native kernel: on a CPU, for a built-in cell in
     float32, up to hidden :data:`AUTO_NATIVE_MAX_HIDDEN`, when the library is loaded.
 
-    Measured on a 2-core CPU, one interleaved run (``benchmarks/NOTES.md``, entry 11;
-    ``python -m benchmarks quick`` and ``deepbench``), native time over the XLA scan's
-    (with its own best projection placement)::
+    Measured on a 2-core CPU (``benchmarks/NOTES.md``, entry 11; the committed
+    ``benchmarks/results/cpu-quick`` and ``cpu-deepbench``, whose ``jaxrnn backend=native``
+    and ``jaxrnn backend=xla`` rows time both at every size), native time over the XLA
+    scan's::
 
-      hidden   LSTM forward  LSTM train   GRU forward  GRU train
-      64-256   0.61-1.01     0.82-1.02    0.52-0.78    0.82-1.00
-      512      0.97-1.01     1.02-1.10    0.93-0.99    0.88-1.15
+      sizes                                  forward     training
+      hidden 64-256, T 32-256 (quick)        0.57-0.89   0.76-0.98
+      batch 32, T 150, hidden 256            1.30        0.94
+      LSTM hidden 512-1024, T 25             0.84-0.98   0.91-0.95
+      GRU hidden 512, T 1 (a single step)    1.55-2.02   2.09
 
-    At hidden 512 the scan's in-loop projection (no ``[t, b, G h]`` buffer) ties or wins
-    training, so ``'auto'`` keeps the scan there. Other dtypes were not measured.
+    The rule keeps the scan above hidden 256 (one run there; and a single step costs the
+    native kernel a pass over ``W_hh`` to pack it). Other dtypes were not measured.
     """
     return (
         platform == 'cpu'

@@ -170,11 +170,11 @@ def cores() -> int:
 
 MIN_WORK_PER_THREAD = 1 << 19
 """Multiply-adds of one step's recurrent matmul per thread (``b G h^2``) below which
-``Native(threads=None)`` adds no thread. The threads meet at a barrier every step; where a
-step is a few microseconds, a thread the OS deschedules for a moment costs more than the
-second core saves (the slowest rounds of batch 1, hidden 256 took 18.7 ms on two threads,
-3.1 on one, for a 2.5-2.8 ms median). ``python -m benchmarks.experiments.native``
-(``benchmarks/NOTES.md``, entry 11) measures both counts."""
+``Native(threads=None)`` adds no thread. The threads meet once per phase of every step;
+where a step is a few microseconds the second core saves less than the waits cost, and
+the two counts trade places from run to run. ``python -m benchmarks.experiments.native``
+(``benchmarks/NOTES.md``, entry 11) measures both: two threads 0.60-0.93 of one thread's
+time from batch 16."""
 
 
 def threads_for(requested: int | None, batch: int, hidden: int, gates: int) -> int:
@@ -197,9 +197,10 @@ def tiling(batch: int, hidden: int, gates: int, backward: bool = False) -> tuple
     forward's product per item, ``[mb, h] x [h, G ub]``, has ``G ub`` the first multiple
     of 16 from 64 (64 columns for the LSTM and the simple RNN, 96 for the GRU) and ``mb``
     the largest power of two up to 16 with ``mb G ub h <= 786432``; the backward's,
-    ``[mb, G h] x [G h, ub]``, has ``ub`` 64 and the same bound (LSTM, batch 32, hidden
-    256: 8 rows 14.5 ms, 12 rows 19.5, 16 rows 20.8). At batch 1 (matrix-vector
-    products) the forward takes 64 units per item, fewer calls per step.
+    ``[mb, G h] x [G h, ub]``, has ``ub`` 64 and the same bound. At batch 1
+    (matrix-vector products) the forward takes 64 units per item, fewer calls per step.
+    ``python -m benchmarks.experiments.openblas_small`` measures the products,
+    ``python -m benchmarks.experiments.native`` these tiles against halved and doubled.
     """
     width = gates * hidden
     if backward or batch == 1:
