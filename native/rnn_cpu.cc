@@ -14,14 +14,15 @@
 // the float64 oracle and against the cells' own step over the whole grid.
 //
 // Work split. The hidden units are cut into blocks of `ub` units and the batch rows into
-// chunks of `mb` rows; one (row chunk, unit block) pair is an item, and the threads take
-// contiguous runs of items (so that two threads share cache lines only where their
-// runs meet). Per step each item multiplies its rows of h by its own panel of W_hh
-// (the columns of every gate of its units, packed once per call into one contiguous
-// [h, G ub] panel: OpenBLAS's small-matrix path then reads it without copying), applies
-// the gate math to the result and writes its units of the new state. One barrier per step
-// (two for the GRU's reset-before form, whose candidate needs r * h of every unit). The
-// state is double-buffered so that no thread writes what another still reads.
+// chunks of `mb` rows; one (row chunk, unit block) pair is an item. Per step each item
+// multiplies its rows of h by its own panel of W_hh (the columns of every gate of its
+// units, packed once per call into one contiguous [h, G ub] panel: OpenBLAS's
+// small-matrix path then reads it without copying), applies the gate math to the result
+// and writes its units of the new state. The items of a step form a phase (two for the
+// GRU's reset-before form, whose candidate needs r * h of every unit; the backward has
+// two or three); threads claim items in order from one counter (RunPhases), and an item
+// starts only when the phase before it is done. The state is double-buffered so that no
+// thread writes what another still reads.
 //
 // Matmul operands are rounded to the computation dtype (`round`: bfloat16 or float16)
 // before each recurrent matmul, as XLA does; products are exact in float32 and summed in
@@ -29,13 +30,11 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
-#include <memory>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <new>
-#include <string>
 #include <thread>
 #include <vector>
 

@@ -108,4 +108,6 @@ def test_readme_performance_table_is_the_committed_results():
     section = readme.split('\n## Performance\n')[1].split('\n## ')[0]
     assert headline(results).strip() in section
     assert results['command'] in section
-    assert results['command'] == 'python -m benchmarks quick --out benchmarks/results/cpu-quick'
+    assert results['command'] == (
+        'python -m benchmarks quick --rounds 21 --out benchmarks/results/cpu-quick'
+    )

@@ -12,8 +12,9 @@ defines two XLA FFI handlers, registered here with :func:`jax.ffi.register_ffi_t
                        all steps, ``dxp [t, b, G h]`` and the initial state's gradients out.
 
 Everything else stays in XLA: the input projection before the loop and the weight
-gradients after it (one matmul each, as on the scan backend), ``seq_lengths`` masks,
-checkpointing (a call per chunk) and trace mode (which runs the scan). The handlers
+gradients after it (one matmul each, as on the scan backend) and checkpointing (a call
+per chunk). Trace mode runs the same forward call, keeping its saved values (the gates),
+and the backward call adds their cotangents (``_scan.recurrence_traced``). The handlers
 implement the cells of :mod:`jaxrnn.kernels.lstm`, :mod:`~jaxrnn.kernels.gru` (both forms)
 and :mod:`~jaxrnn.kernels.simple` (tanh and relu); ``tests/kernels/test_native.py`` runs
 the backend tests on them against the float64 oracle and checks every step against the
