@@ -150,10 +150,10 @@ class Native:
     """The native CPU kernel (:mod:`jaxrnn.kernels._native`).
 
     Attributes:
-      threads: the threads each call runs on (the time loop's work is split over them,
-        with one barrier per step). ``None`` (default): the cores this process may use
-        (``os.sched_getaffinity``). Part of the jit cache key like every option; fewer
-        threads than cores leave cores to other work.
+      threads: the most threads a call runs on (from XLA's CPU thread pool; they claim
+        each step's work items from one counter). ``None`` (default): by the step's work
+        (one thread below 2^20 multiply-adds per step), up to the cores this process may
+        use (``os.sched_getaffinity``). Part of the jit cache key like every option.
       platform: as :class:`XLA`; the native kernel needs ``'cpu'``.
 
     Examples:
