@@ -191,10 +191,9 @@ def tiling(batch: int, hidden: int, gates: int, backward: bool = False) -> tuple
     """``(mb, ub)``: rows of the batch and hidden units per work item.
 
     Measured on a 2-core AVX-512 CPU with OpenBLAS 0.3.34 (``benchmarks/NOTES.md``, entry
-    12): a row-major ``[m, k] x [k, n]`` product with ``m n k`` up to about ``8e5`` and
-    ``n`` a multiple of 16 from 48 to 96 takes OpenBLAS's small-matrix path (no packing,
-    no buffer allocation: 95-116 GFLOP/s per core at ``m`` 16, ``k`` 512); outside it the
-    packing path gives 45-80 and takes a lock that two threads contend for. So the
+    11): a row-major ``[m, k] x [k, n]`` product with ``m n k`` up to about ``8e5`` and a
+    64-column panel runs at 109-115 GFLOP/s per core (OpenBLAS's small-matrix path: no
+    packing, no buffer allocation); larger products fall back to about 50. So the
     forward's product per item, ``[mb, h] x [h, G ub]``, has ``G ub`` the first multiple
     of 16 from 64 (64 columns for the LSTM and the simple RNN, 96 for the GRU) and ``mb``
     the largest power of two up to 16 with ``mb G ub h <= 786432``; the backward's,
@@ -211,7 +210,7 @@ def tiling(batch: int, hidden: int, gates: int, backward: bool = False) -> tuple
     ub = max(1, min(ub, hidden))
     cols = ub if backward else gates * ub
     mb = max(1, min(16, 786432 // max(cols * (width if backward else hidden), 1)))
-    mb = 1 << (mb.bit_length() - 1)  # a power of two: 12 rows measured 1.3x slower than 8
+    mb = 1 << (mb.bit_length() - 1)  # a power of two
     return min(batch, mb), ub
 
 
