@@ -295,7 +295,8 @@ def auto_native(cell: Cell, cdt, hidden: int, platform: str) -> bool:
       sizes                                  forward     training
       hidden 64-256, T 32-256 (quick)        0.57-0.89   0.76-0.98
       batch 32, T 150, hidden 256            1.30        0.94
-      LSTM hidden 512-1024, T 25             0.84-0.98   0.91-0.95
+      LSTM hidden 512-1024, T 25, batch 16+  0.84-0.98   0.91-0.95
+      LSTM hidden 512, T 25, batch 1 and 4   1.04-1.14
       GRU hidden 512, T 1 (a single step)    1.55-2.02   2.09
 
     The rule keeps the scan above hidden 256 (one run there; and a single step costs the
